@@ -1,0 +1,274 @@
+"""The backward engine: iterative (no recursion), dependency counted, and ordered like
+PyTorch's (among ready nodes the most recently created runs first; AccumulateGrad first).
+
+It knows nothing of the recorder: it only emits events when ``events.enabled``.
+"""
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from typing import Any
+
+from . import events, grad_mode
+from .function import AccumulateGrad, Node
+
+
+def _add(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def _run_tensor_hooks(run: int, node: Node, nr: int, g: Any, tensor_hooks: dict | None,
+                      retains: dict | None) -> Any:
+    """Tensor hooks for output ``nr`` of ``node`` (then retain_grad, which runs last)."""
+    if tensor_hooks is not None:
+        hooks = tensor_hooks.get(nr)
+        if hooks:
+            target = node.variable if isinstance(node, AccumulateGrad) else None
+            for fn in tuple(hooks.values()):
+                if events.enabled:
+                    events.emit("hook_begin", run=run, target=target or (node, nr),
+                                kind="tensor", grad_in=g)
+                r = fn(g)
+                if events.enabled:
+                    events.emit("hook_called", run=run, target=target or (node, nr),
+                                kind="tensor", grad_in=g, grad_out=r, hook=fn)
+                if r is not None:
+                    g = r
+    if retains is not None and g is not None:
+        ref = retains.get(nr)
+        t = ref() if ref is not None else None
+        if t is not None:
+            if t._grad is None:
+                t._grad = g.detach().clone() if not g.requires_grad else g
+            else:
+                t._grad = t._grad + g
+            if events.enabled:
+                events.emit("retain_grad", run=run, tensor=t, grad=t._grad)
+    return g
+
+
+def accumulate(run: int, node: AccumulateGrad, g: Any, create_graph: bool) -> None:
+    """Add ``g`` into ``node.variable.grad`` (stolen/cloned first time, summed after)."""
+    var = node.variable
+    old = var._grad
+    before = old.detach().clone() if (events.enabled and old is not None) else None
+    if old is None:
+        var._grad = g if (create_graph and g.requires_grad) else g.detach().clone()
+    elif create_graph or old.requires_grad or g.requires_grad:
+        var._grad = old + g
+    else:
+        old._data += g._data.astype(old._data.dtype, copy=False) \
+            if old._data.dtype != g._data.dtype else g._data
+        old._version.v += 1
+    if events.enabled:
+        events.emit("grad_accumulated", run=run, tensor=var, before=before, after=var._grad)
+
+
+def execute(roots: Sequence[tuple[Node, int]], grads: Sequence[Any], *, retain_graph: bool,
+            create_graph: bool, capture: Sequence[tuple[Node, int]] | None = None,
+            accumulate_leaves: bool = True, kind: str = "backward",
+            root_tensors: Sequence[Any] = (), input_tensors: Sequence[Any] = ()) -> list:
+    """Run backward from ``roots`` (each a ``(node, output_nr)``) seeded with ``grads``.
+
+    With ``capture``, returns the gradient reaching each ``(node, output_nr)`` in it (after
+    tensor hooks) and runs only the part of the graph that leads there; leaves then get no
+    ``.grad`` unless ``accumulate_leaves``.
+    """
+    run = events.next_run_id() if events.enabled else 0
+    if events.enabled:
+        events.emit("backward_begin", run=run, kind=kind, roots=tuple(root_tensors),
+                    grad_roots=tuple(grads), inputs=tuple(input_tensors),
+                    retain_graph=retain_graph, create_graph=create_graph)
+    error = None
+    try:
+        return _execute(run, roots, grads, retain_graph, create_graph, capture,
+                        accumulate_leaves)
+    except BaseException as e:
+        error = e
+        raise
+    finally:
+        if events.enabled:
+            events.emit("backward_end", run=run, freed=not retain_graph, error=error)
+
+
+def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
+             retain_graph: bool, create_graph: bool,
+             capture: Sequence[tuple[Node, int]] | None, accumulate_leaves: bool) -> list:
+    # 1. dependencies: how many edges point at each reachable node
+    deps: dict[Node, int] = {}
+    order: list[Node] = []
+    seen = set()
+    stack = [n for n, _ in roots]
+    for n in stack:
+        seen.add(n)
+    while stack:
+        n = stack.pop()
+        order.append(n)
+        for nxt, _ in n.next_functions:
+            if nxt is not None:
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+
+    # 2. with capture: only nodes from which a captured slot is reachable must run
+    cap_slots: dict[tuple[Node, int], int] = {}
+    needed: set[Node] | None = None
+    if capture is not None:
+        for i, key in enumerate(capture):
+            cap_slots.setdefault(key, i)
+        targets = {n for n, _ in capture}
+        needed = set()
+        # reverse topological sweep: children are decided before parents
+        for n in _topo_order(order, deps):
+            if n in targets or any(nx in needed for nx, _ in n.next_functions if nx is not None):
+                needed.add(n)
+        if not accumulate_leaves:
+            targets_acc = {n for n in targets if isinstance(n, AccumulateGrad)}
+        else:
+            targets_acc = set()
+    captured: list = [None] * (len(capture) if capture is not None else 0)
+
+    # 3. seed buffers
+    buffers: dict[Node, list] = {}
+    for (n, nr), g in zip(roots, grads):
+        buf = buffers.get(n)
+        if buf is None:
+            buf = buffers[n] = [None] * n.num_outputs()
+        buf[nr] = _add(buf[nr], g)
+
+    heap: list = []
+    for n in {n for n, _ in roots}:
+        if deps.get(n, 0) == 0:
+            heapq.heappush(heap, (-n.sequence_nr, 0, _Box(n)))
+
+    step = 0
+    with grad_mode.set_grad_enabled(create_graph):
+        while heap:
+            node = heapq.heappop(heap)[2].n
+            buf = buffers.pop(node, None)
+            if buf is None:
+                buf = [None] * node.num_outputs()
+            # tensor hooks and retain_grad, per output slot
+            th, rt = node._tensor_hooks, node._retains
+            if th is not None or rt is not None:
+                for nr in range(len(buf)):
+                    if buf[nr] is not None:
+                        buf[nr] = _run_tensor_hooks(run, node, nr, buf[nr], th, rt)
+            if cap_slots:
+                for nr in range(len(buf)):
+                    i = cap_slots.get((node, nr))
+                    if i is not None:
+                        captured[i] = buf[nr]
+                        for j, key in enumerate(capture):  # duplicates in inputs
+                            if key == (node, nr):
+                                captured[j] = buf[nr]
+            run_it = needed is None or node in needed
+            if isinstance(node, AccumulateGrad):
+                if run_it and node not in (targets_acc if needed is not None else ()) \
+                        and buf[0] is not None:
+                    if node._pre_hooks:
+                        buf = _call_pre_hooks(run, node, buf)
+                    accumulate(run, node, buf[0], create_graph)
+                    step += 1
+                    if events.enabled:
+                        events.emit("node_executed", run=run, step=step, node=node,
+                                    grads_in=tuple(buf), grads_out=())
+                continue
+            if not run_it:
+                _release_children(node, deps, heap, run_it=False)
+                continue
+            if node._pre_hooks:
+                buf = _call_pre_hooks(run, node, buf)
+            out = node.apply(buf)
+            if node._post_hooks:
+                out = _call_post_hooks(run, node, out, buf)
+            step += 1
+            if events.enabled:
+                events.emit("node_executed", run=run, step=step, node=node, grads_in=tuple(buf),
+                            grads_out=tuple(out))
+            if not retain_graph:
+                node._release()
+            for (nxt, nr), g in zip(node.next_functions, out):
+                if nxt is None:
+                    continue
+                if g is not None and (needed is None or nxt in needed):
+                    b = buffers.get(nxt)
+                    if b is None:
+                        b = buffers[nxt] = [None] * nxt.num_outputs()
+                    b[nr] = _add(b[nr], g)
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                if d == 0:
+                    heapq.heappush(heap, (-nxt.sequence_nr, 0, _Box(nxt)))
+    return captured
+
+
+class _Box:
+    """Heap entry payload that never compares (ties are broken by insertion)."""
+
+    __slots__ = ("n",)
+    _count = 0
+
+    def __init__(self, n: Node) -> None:
+        self.n = n
+
+    def __lt__(self, other: _Box) -> bool:
+        return False
+
+
+def _release_children(node: Node, deps: dict, heap: list, run_it: bool) -> None:
+    for nxt, _ in node.next_functions:
+        if nxt is None:
+            continue
+        d = deps[nxt] - 1
+        deps[nxt] = d
+        if d == 0:
+            heapq.heappush(heap, (-nxt.sequence_nr, 0, _Box(nxt)))
+
+
+def _topo_order(nodes: list[Node], deps: dict[Node, int]) -> list[Node]:
+    """Nodes ordered children-first (reverse of a topological order from the roots)."""
+    indeg = {n: deps.get(n, 0) for n in nodes}
+    ready = [n for n in nodes if indeg[n] == 0]
+    topo = []
+    while ready:
+        n = ready.pop()
+        topo.append(n)
+        for nx, _ in n.next_functions:
+            if nx is not None:
+                indeg[nx] -= 1
+                if indeg[nx] == 0:
+                    ready.append(nx)
+    topo.reverse()
+    return topo
+
+
+def _call_pre_hooks(run: int, node: Node, buf: list) -> list:
+    for fn in tuple(node._pre_hooks.values()):
+        if events.enabled:
+            events.emit("hook_begin", run=run, target=node, kind="pre", grad_in=tuple(buf))
+        r = fn(tuple(buf))
+        if events.enabled:
+            events.emit("hook_called", run=run, target=node, kind="pre", grad_in=tuple(buf),
+                        grad_out=r, hook=fn)
+        if r is not None:
+            buf = list(r)
+    return buf
+
+
+def _call_post_hooks(run: int, node: Node, out: tuple, buf: list) -> tuple:
+    for fn in tuple(node._post_hooks.values()):
+        if events.enabled:
+            events.emit("hook_begin", run=run, target=node, kind="post", grad_in=tuple(out))
+        r = fn(tuple(out), tuple(buf))
+        if events.enabled:
+            events.emit("hook_called", run=run, target=node, kind="post", grad_in=tuple(out),
+                        grad_out=r, hook=fn)
+        if r is not None:
+            out = tuple(r)
+    return out

@@ -1,0 +1,86 @@
+"""A tiny event bus between the autograd engine and whoever listens (the recorder).
+
+The engine never imports a listener. It guards every emission with the module flag
+``events.enabled`` so that, with no listener, an emission costs one attribute check and
+builds no object::
+
+    from autograd_viz.autograd import events
+    if events.enabled:
+        events.emit("node_created", node=node, inputs=inputs, outputs=(out,), grad_enabled=True)
+
+Events and their payload (live engine objects; a listener copies what it keeps, because
+arrays change in place later):
+
+``tensor_created``   tensor
+``node_created``     node, inputs (tuple of Tensor|None), outputs (tuple of Tensor), grad_enabled
+``op_untracked``     name, inputs, outputs  (an op that ran without building a node:
+                     grad mode off, or no input requires grad)
+``backward_begin``   run, kind ("backward"|"grad"), roots, grad_roots, inputs,
+                     retain_graph, create_graph
+``node_executed``    run, step, node, grads_in (tuple), grads_out (tuple)
+``hook_begin``       run, target (Tensor or Node), kind ("tensor"|"pre"|"post"), grad_in
+``hook_called``      run, target, kind, grad_in, grad_out (what the hook returned, or None)
+``grad_accumulated`` run, tensor, before (a copy of the old .grad, or None), after
+``retain_grad``      run, tensor, grad
+``backward_end``     run, freed (True when saved tensors were released), error (exception|None)
+``grad_reset``       tensor, how ("zero_"|"none"|"assign")
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+Listener = Callable[[str, dict], None]
+
+#: True while at least one listener is subscribed. Read it before building a payload.
+enabled: bool = False
+_listeners: list[Listener] = []
+_run_ids = itertools.count(1)
+
+
+class Subscription:
+    """Handle returned by :func:`subscribe`; ``remove()`` (or leaving a ``with``) unsubscribes."""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn: Listener) -> None:
+        self._fn = fn
+
+    def remove(self) -> None:
+        unsubscribe(self._fn)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def subscribe(fn: Listener) -> Subscription:
+    """Call ``fn(kind, payload)`` for every event from now on."""
+    global enabled
+    _listeners.append(fn)
+    enabled = True
+    return Subscription(fn)
+
+
+def unsubscribe(fn: Listener) -> None:
+    """Stop calling ``fn``; a no-op if it is not subscribed."""
+    global enabled
+    try:
+        _listeners.remove(fn)
+    except ValueError:
+        pass
+    enabled = bool(_listeners)
+
+
+def emit(kind: str, **payload: Any) -> None:
+    """Deliver one event to every listener (callers check ``enabled`` first)."""
+    for fn in tuple(_listeners):
+        fn(kind, payload)
+
+
+def next_run_id() -> int:
+    """A fresh counter id for a backward run."""
+    return next(_run_ids)

@@ -1,0 +1,383 @@
+"""Graph nodes: ``Node`` (what ``grad_fn`` is), saved tensors, ``AccumulateGrad``, the base
+class of the built-in ops (``Op``), and the user-facing ``Function`` with ``ctx``.
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from . import events, grad_mode
+from .hooks import RemovableHandle, add_hook
+
+_seq = itertools.count()
+_uids = itertools.count()
+_ACC_SEQ = sys.maxsize  # AccumulateGrad runs as soon as it is ready, as in PyTorch
+
+FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
+
+RESULT = object()  # marker: "save the op's output" in Op.save()
+
+
+class SavedTensor:
+    """A tensor kept for backward with the version it had when saved."""
+
+    __slots__ = ("tensor", "version", "name")
+
+    def __init__(self, tensor: Any, name: str) -> None:
+        self.tensor = tensor
+        self.version = tensor._version.v
+        self.name = name
+
+    def unpack(self, node: Node) -> Any:
+        t = self.tensor
+        if t._version.v != self.version:
+            out = "output 0 of " + t.grad_fn.name() if t.grad_fn is not None else "a leaf"
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{t._type_name()} {list(t.shape)}], which is {out}, is "
+                f"at version {t._version.v}; expected version {self.version} instead. Hint: "
+                "enable anomaly detection to find the operation that failed to compute its "
+                "gradient, with autograd_viz.autograd.set_detect_anomaly(True).")
+        return t
+
+
+class Node:
+    """A node of the backward graph (``tensor.grad_fn``).
+
+    ``next_functions`` holds one ``(node, output_nr)`` edge per forward input, in the order
+    PyTorch uses; ``None`` where that input does not require grad.
+    """
+
+    __slots__ = ("next_functions", "sequence_nr", "_uid", "_saved", "_freed", "_pre_hooks",
+                 "_post_hooks", "_tensor_hooks", "_retains", "__weakref__", "__dict__")
+
+    _name: str = ""
+
+    def _init_edges(self, inputs: tuple) -> None:
+        edges = []
+        for t in inputs:
+            if t is None or not t.requires_grad:
+                edges.append((None, 0))
+            elif t.grad_fn is not None:
+                edges.append((t.grad_fn, t._output_nr))
+            else:
+                edges.append((t._accumulator(), 0))
+        self.next_functions = tuple(edges)
+        self.sequence_nr = next(_seq)
+        self._uid = None
+        self._saved = None
+        self._freed = False
+        self._pre_hooks = None
+        self._post_hooks = None
+        self._tensor_hooks = None
+        self._retains = None
+
+    # -- identity -------------------------------------------------------------------
+    def name(self) -> str:
+        """PyTorch's name for this node, e.g. ``'MulBackward0'``."""
+        return self._name or type(self).__name__
+
+    @property
+    def uid(self) -> int:
+        """A stable counter id (assigned on first use)."""
+        if self._uid is None:
+            self._uid = next(_uids)
+        return self._uid
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def metadata(self) -> dict:
+        return self.__dict__.setdefault("_metadata", {})
+
+    # -- saved tensors --------------------------------------------------------------
+    def _saved_values(self) -> tuple:
+        if self._freed:
+            raise RuntimeError(FREED_MSG)
+        saved = self._saved
+        if saved is None:
+            return ()
+        return tuple(s.unpack(self) if s is not None else None for s in saved)
+
+    def saved_items(self) -> list[tuple[str, Any]]:
+        """``(name, tensor)`` pairs saved for backward; empty when none or freed."""
+        if self._freed or not self._saved:
+            return []
+        return [(s.name, s.tensor) for s in self._saved if s is not None]
+
+    def _release(self) -> None:
+        if self._saved is not None:
+            self._saved = None
+            self._freed = True
+
+    # -- hooks ----------------------------------------------------------------------
+    def register_hook(self, fn: Callable) -> RemovableHandle:
+        """``fn(grad_inputs, grad_outputs)`` runs after this node; may return new grad_inputs."""
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        return add_hook(self._post_hooks, fn)
+
+    def register_prehook(self, fn: Callable) -> RemovableHandle:
+        """``fn(grad_outputs)`` runs before this node; may return new grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        return add_hook(self._pre_hooks, fn)
+
+    def _add_tensor_hook_dict(self, output_nr: int, hooks: dict) -> None:
+        if self._tensor_hooks is None:
+            self._tensor_hooks = {}
+        self._tensor_hooks[output_nr] = hooks
+
+    # -- backward -------------------------------------------------------------------
+    def apply(self, grads: list) -> tuple:
+        """Gradients for the forward inputs, given gradients for the forward outputs."""
+        raise NotImplementedError
+
+    def num_outputs(self) -> int:
+        return 1
+
+
+class AccumulateGrad(Node):
+    """The node that adds an incoming gradient into a leaf tensor's ``.grad``."""
+
+    _name = "AccumulateGrad"
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Any) -> None:
+        self._init_edges(())
+        self.sequence_nr = _ACC_SEQ
+        self.variable = variable
+
+    def apply(self, grads: list) -> tuple:  # the engine calls accumulate() instead
+        return ()
+
+
+class Op(Node):
+    """Base of the built-in ops: forward on arrays, backward in Tensor ops.
+
+    A subclass sets ``_name`` (PyTorch's node name), implements ``forward(*arrays, **kw)``
+    returning an array, and ``backward(grad)`` returning one gradient (or None) per input.
+    Inside ``forward``, ``self.needs`` tells which inputs require grad, and
+    ``self.save(...)`` keeps tensors (``self.inputs[i]`` or ``RESULT``) for backward.
+    """
+
+    __slots__ = ("needs", "inputs")
+    _is_view = False  # output shares memory (and version counter) with input 0
+    _differentiable = True
+
+    def save(node, /, **named: Any) -> None:  # noqa: N805 - "self" is a saved name
+        """Save tensors for backward by name (``self=``, ``other=``, ``result=RESULT``)."""
+        if not node.needs:
+            return
+        lst = node._saved
+        if lst is None:
+            lst = node._saved = []
+        for name, t in named.items():
+            if t is RESULT:
+                lst.append(name)  # filled in by Tensor construction in ops._make
+            else:
+                lst.append(SavedTensor(t, name) if t is not None else None)
+
+    def saved(self) -> tuple:
+        """The saved tensors in save order (raises after they were freed or modified)."""
+        return self._saved_values()
+
+    def apply(self, grads: list) -> tuple:
+        g = grads[0]
+        if g is None:
+            return (None,) * len(self.next_functions)
+        out = self.backward(g)
+        return out if isinstance(out, tuple) else (out,)
+
+    def backward(self, grad: Any) -> Any:
+        raise NotImplementedError
+
+
+# ------------------------------------------------------------------------ user Functions
+class FunctionCtx:
+    """The ``ctx`` object handed to a custom Function's forward and backward."""
+
+    def __init__(self) -> None:
+        self.to_save: tuple = ()
+        self.needs_input_grad: tuple = ()
+        self.non_differentiable: tuple = ()
+        self.dirty: tuple = ()
+        self.materialize_grads = True
+        self._node: BackwardCFunction | None = None
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors (inputs or outputs) for backward; read them as ``ctx.saved_tensors``."""
+        self.to_save = tensors
+
+    def save_for_forward(self, *tensors: Any) -> None:
+        self.to_save = tensors
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        """Outputs that never require grad (e.g. indices)."""
+        self.non_differentiable = tensors
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        """Inputs that forward modified in place."""
+        self.dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward may receive None for outputs that got no gradient."""
+        self.materialize_grads = value
+
+    @property
+    def saved_tensors(self) -> tuple:
+        node = self._node
+        if node is None:
+            return tuple(self.to_save)
+        return node._saved_values()
+
+
+class BackwardCFunction(Node):
+    """The node for one call of a custom ``Function`` (named ``<Name>Backward``)."""
+
+    __slots__ = ("ctx", "fn_cls", "n_out", "input_meta")
+
+    def name(self) -> str:
+        return self.fn_cls.__name__ + "Backward"
+
+    def num_outputs(self) -> int:
+        return self.n_out
+
+    def apply(self, grads: list) -> tuple:
+        from ..tensor import Tensor  # local: function.py must not import tensor at load time
+        if self.ctx.materialize_grads:
+            grads = [g if g is not None else Tensor._zeros_like_meta(m)
+                     for g, m in zip(grads, self._out_meta)]
+        out = self.fn_cls.backward(self.ctx, *grads)
+        if not isinstance(out, tuple):
+            out = (out,)
+        n_in = len(self.next_functions)
+        if len(out) < n_in or (len(out) > n_in and any(x is not None for x in out[n_in:])):
+            raise RuntimeError(
+                f"function {self.name()} returned an incorrect number of gradients "
+                f"(expected {n_in}, got {len(out)})")
+        out = out[:n_in]
+        res = []
+        for i, (g, meta) in enumerate(zip(out, self.input_meta)):
+            if g is None or meta is None:
+                res.append(None)
+                continue
+            if not isinstance(g, Tensor):
+                raise TypeError(f"function {self.name()} returned a gradient that is not a "
+                                f"Tensor at index {i}: {type(g).__name__}")
+            if tuple(g.shape) != meta[0]:
+                try:
+                    g = g._sum_to(meta[0])
+                except Exception:  # noqa: BLE001
+                    raise RuntimeError(
+                        f"Function {self.name()} returned an invalid gradient at index {i} - "
+                        f"got {list(g.shape)} but expected shape compatible with "
+                        f"{list(meta[0])}") from None
+            if g.dtype is not meta[1]:
+                g = g.to(meta[1])
+            res.append(g)
+        return tuple(res)
+
+
+class FunctionMeta(type):
+    """Gives each Function subclass its own backward-node class name."""
+
+
+class Function(metaclass=FunctionMeta):
+    """Base for custom differentiable operations, with PyTorch's contract::
+
+        class Line(Function):
+            @staticmethod
+            def forward(ctx, w, x, b):
+                ctx.save_for_backward(w, x)
+                return w * x + b
+
+            @staticmethod
+            def backward(ctx, grad_out):
+                w, x = ctx.saved_tensors
+                return grad_out * x, grad_out * w, grad_out
+
+        out = Line.apply(w, x, b)
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward "
+                                  "mode AD.")
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` without recording, then attach one node for the whole call."""
+        from ..tensor import Tensor
+        ctx = FunctionCtx()
+        tensor_args = [a for a in args if isinstance(a, Tensor)]
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        track = grad_mode._state.enabled and any(ctx.needs_input_grad)
+        with grad_mode.no_grad():
+            out = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        if not track:
+            if events.enabled:
+                events.emit("op_untracked", name=cls.__name__, inputs=tuple(tensor_args),
+                            outputs=tuple(o for o in outs if isinstance(o, Tensor)))
+            return out
+        node = BackwardCFunction()
+        node._init_edges(tuple(a if isinstance(a, Tensor) else None for a in args))
+        node.ctx = ctx
+        node.fn_cls = cls
+        node.input_meta = tuple((tuple(a.shape), a.dtype) if isinstance(a, Tensor) else None
+                                for a in args)
+        ctx._node = node
+        new_outs = []
+        nondiff = {id(t) for t in ctx.non_differentiable}
+        dirty = {id(t) for t in ctx.dirty}
+        input_ids = {id(a) for a in tensor_args}
+        for i, o in enumerate(outs):
+            if not isinstance(o, Tensor):
+                new_outs.append(o)
+                continue
+            if id(o) in input_ids and id(o) not in dirty:
+                o = o.view_as(o) if o.requires_grad else o.detach()  # an input passed through
+            elif id(o) not in dirty:
+                o = o.detach() if o.grad_fn is not None or o.requires_grad else o
+            if id(o) in nondiff or not o.dtype.is_floating_point:
+                o.requires_grad = False
+            else:
+                o._set_grad_fn(node, i)
+            new_outs.append(o)
+        node.n_out = len(outs)
+        node._out_meta = [(tuple(o.shape), o.dtype, o.device) if isinstance(o, Tensor)
+                          else ((), None, None) for o in new_outs]
+        if ctx.to_save:
+            node._saved = [SavedTensor(t, f"saved_{k}") if t is not None else None
+                           for k, t in enumerate(ctx.to_save)]
+        if events.enabled:
+            events.emit("node_created", node=node, inputs=tuple(tensor_args),
+                        outputs=tuple(o for o in new_outs if isinstance(o, Tensor)),
+                        grad_enabled=True)
+        return new_outs[0] if single else tuple(new_outs)
+
+
+class once_differentiable:  # noqa: N801
+    """Decorator kept for torch code; backward runs without building a graph."""
+
+    def __new__(cls, fn: Callable) -> Callable:  # type: ignore[misc]
+        def wrapper(ctx: Any, *args: Any) -> Any:
+            with grad_mode.no_grad():
+                return fn(ctx, *args)
+        return wrapper

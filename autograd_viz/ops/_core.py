@@ -1,0 +1,271 @@
+"""How every built-in op runs: promote dtypes, compute on arrays, build one node when grad
+is needed, write in place or into ``out=``; plus the one ``sum_to`` used for every
+broadcast in backward.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd import events, grad_mode
+from ..autograd.function import SavedTensor
+from ..tensor import Tensor
+
+_state = grad_mode._state
+_new = object.__new__
+_wrap = Tensor._wrap
+SCALARS = (int, float, bool, np.number, np.bool_)
+
+
+def register(*names: str):
+    """Attach a function to Tensor under the given method names."""
+    def deco(fn):
+        for n in names:
+            setattr(Tensor, n, fn)
+        return fn
+    return deco
+
+
+def scalar_tensor(value: Any, dt: B.dtype, like: Tensor) -> Tensor:
+    """A constant 0-d tensor for a Python scalar operand."""
+    xp = B.get_array_module(like._data)
+    return _wrap(xp.asarray(value, dtype=dt.np))
+
+
+def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    """Tensors pass through; scalars, lists and arrays become constant tensors."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, SCALARS):
+        dt = B.result_type(x)
+        if like is not None:
+            return scalar_tensor(x, dt, like)
+        return _wrap(np.asarray(x, dtype=dt.np))
+    from .creation import tensor
+    return tensor(x, device=like.device if like is not None else None)
+
+
+def promote(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Two operands as tensors of PyTorch's common dtype (Python scalars don't widen)."""
+    if type(a) is Tensor and type(b) is Tensor or (isinstance(a, Tensor)
+                                                   and isinstance(b, Tensor)):
+        if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
+            _check_device(a, b)
+            return a, b
+        dt = B.result_type(a, b)
+        _check_device(a, b)
+        return _cast_const(a, dt), _cast_const(b, dt)
+    if isinstance(a, Tensor):
+        if not isinstance(b, SCALARS):
+            b = as_tensor(b, a)
+            return promote(a, b)
+        dt = B.result_type(a, b)
+        return _cast_const(a, dt), scalar_tensor(b, dt, a)
+    if isinstance(b, Tensor):
+        if not isinstance(a, SCALARS):
+            return promote(as_tensor(a, b), b)
+        dt = B.result_type(a, b)
+        return scalar_tensor(a, dt, b), _cast_const(b, dt)
+    return promote(as_tensor(a), b)
+
+
+def _check_device(a: Tensor, b: Tensor) -> None:
+    if type(a._data) is not type(b._data) and (a._data.ndim and b._data.ndim):
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                           f"least two devices, {a.device} and {b.device}!")
+
+
+def _cast_const(t: Tensor, dt: B.dtype) -> Tensor:
+    if t._data.dtype == dt.np:
+        return t
+    # a cast for promotion keeps the graph (the grad flows back in the input's dtype)
+    from .shape import to_dtype
+    return to_dtype(t, dt, promotion=True)
+
+
+def sum_to(g: Tensor, shape: Sequence[int], dt: Any = None) -> Tensor:
+    """Sum a broadcast gradient back to ``shape`` (and cast it to ``dt``): MyGrad's
+    unbroadcast, the one helper every broadcasting op's backward uses."""
+    gshape = g._data.shape
+    shape = tuple(shape)
+    if gshape != shape:
+        lead = len(gshape) - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+        if axes:
+            g = g.sum(dim=axes, keepdim=True)
+        if lead or g._data.shape != shape:
+            g = g.reshape(shape)
+    if dt is not None and g._data.dtype != dt:
+        g = g.to(B.from_np(dt))
+    return g
+
+
+def grad_for(g: Tensor, inp: Tensor) -> Tensor:
+    """``g`` reduced to ``inp``'s shape and dtype."""
+    return sum_to(g, inp._data.shape, inp._data.dtype)
+
+
+def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Tensor:
+    """Run op ``cls`` on ``inputs`` (tensors) and record a node when grad is needed."""
+    track = _state.enabled and any(t._rg for t in inputs)
+    node = _new(cls)
+    if track:
+        node.needs = tuple(t._rg for t in inputs)
+        node._saved = None
+    else:
+        node.needs = ()
+    node.inputs = inputs
+    data = node.forward(*[t._data for t in inputs], **kw)
+    node.inputs = None
+    if out is None:
+        res = _wrap(data)
+        if cls._is_view:
+            src = inputs[0]
+            res._version = src._version
+            res._base = src._base if src._base is not None else src
+    else:
+        res = _write_out(out, data, track, cls)
+    if track:
+        saved = node._saved
+        node._init_edges(inputs)
+        if saved:
+            node._saved = [SavedTensor(res, s) if type(s) is str else s for s in saved]
+        if not cls._differentiable:
+            node = None
+        else:
+            res._rg = True
+            res.grad_fn = node
+            res._output_nr = 0
+            if out is not None and out._base is not None and out._base._rg:
+                raise RuntimeError(
+                    "autograd_viz does not support an in-place operation on a view whose base "
+                    "is part of the autograd graph; write to the base tensor, or .clone() "
+                    "the view first.")
+    if events.enabled:
+        if track and node is not None:
+            events.emit("node_created", node=node, inputs=inputs, outputs=(res,),
+                        grad_enabled=True)
+        else:
+            events.emit("op_untracked", name=cls._name, inputs=inputs, outputs=(res,))
+    return res
+
+
+def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
+    """Like ``apply`` for ops with several outputs (``forward`` returns a tuple)."""
+    track = _state.enabled and any(t._rg for t in inputs)
+    node = _new(cls)
+    node.needs = tuple(t._rg for t in inputs) if track else ()
+    node._saved = None
+    node.inputs = inputs
+    datas = node.forward(*[t._data for t in inputs], **kw)
+    node.inputs = None
+    outs = tuple(_wrap(d) for d in datas)
+    diff = getattr(node, "diff_outputs", None)
+    if cls._is_view:
+        src = inputs[0]
+        for o in outs:
+            o._version = src._version
+            o._base = src._base if src._base is not None else src
+    if track:
+        saved = node._saved
+        node._init_edges(inputs)
+        node.n_outputs = len(outs)
+        if saved:
+            node._saved = [SavedTensor(outs[0], s) if type(s) is str else s for s in saved]
+        for i, o in enumerate(outs):
+            if diff is None or diff[i]:
+                o._rg = True
+                o.grad_fn = node
+                o._output_nr = i
+    if events.enabled:
+        if track:
+            events.emit("node_created", node=node, inputs=inputs, outputs=outs,
+                        grad_enabled=True)
+        else:
+            events.emit("op_untracked", name=cls._name, inputs=inputs, outputs=outs)
+    return outs
+
+
+def _write_out(out: Tensor, data: Any, track: bool, cls: type) -> Tensor:
+    """Write ``data`` into ``out`` (in place or ``out=``), keeping its memory and views."""
+    if out._data.shape != data.shape:
+        if out._base is not None or out is None:
+            raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the "
+                               f"broadcast shape {list(data.shape)}")
+        out._data = data.astype(out._data.dtype, copy=False)
+    else:
+        B.get_array_module(out._data).copyto(out._data, data, casting="unsafe")
+    out._version.v += 1
+    return out
+
+
+def check_inplace(self: Tensor, result_dt: Any = None) -> None:
+    """PyTorch's checks before an in-place op on ``self``."""
+    if _state.enabled and self._rg and self.grad_fn is None:
+        if self._base is not None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if result_dt is not None:
+        sd = self.dtype
+        rd = B.from_np(result_dt)
+        if rd._cat > sd._cat:
+            raise RuntimeError(f"result type {_pretty(rd)} can't be cast to the desired output "
+                               f"type {_pretty(sd)}")
+
+
+def _pretty(d: B.dtype) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}[d.name]
+
+
+def check_out(out: Tensor, inputs: tuple, name: str) -> None:
+    if _state.enabled and (out._rg or any(t._rg for t in inputs)):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
+
+
+def inplace(method_name: str, fn: Any) -> Any:
+    """Make ``x.<op>_(...)`` from the out-of-place ``fn(x, ...)``."""
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        check_inplace(self)
+        if not (_state.enabled and (self._rg or _any_rg(args, kwargs))):
+            with grad_mode.no_grad():
+                r = fn(self, *args, **kwargs)
+            check_inplace(self, r._data.dtype)
+            _write_out(self, np.broadcast_to(r._data, self._data.shape)
+                       if r._data.shape != self._data.shape else r._data, False, None)
+            if events.enabled:
+                events.emit("op_untracked", name=method_name, inputs=(self,), outputs=(self,))
+            return self
+        r = fn(self, *args, **kwargs)
+        check_inplace(self, r._data.dtype)
+        if r._data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(r.shape)}")
+        if self._base is not None and self._base._rg:
+            raise RuntimeError(
+                "autograd_viz does not support an in-place operation on a view whose base is "
+                "part of the autograd graph; write to the base tensor, or .clone() the view "
+                "first.")
+        _write_out(self, r._data, True, None)
+        if r.dtype is not self.dtype:
+            r = r.to(self.dtype)
+        old_retain = self.retains_grad
+        self._set_grad_fn(r.grad_fn, r._output_nr)
+        if old_retain:
+            self.retain_grad()
+        return self
+    method.__name__ = method_name
+    method.__doc__ = f"In-place version of ``{method_name[:-1]}``."
+    return method
+
+
+def _any_rg(args: tuple, kwargs: dict) -> bool:
+    return any(isinstance(a, Tensor) and a._rg for a in (*args, *kwargs.values()))

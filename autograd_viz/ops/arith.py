@@ -1,0 +1,416 @@
+"""Elementwise binary ops with broadcasting and PyTorch's type promotion: forward on
+arrays, backward in Tensor ops right beside it (so ``create_graph=True`` works)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd.function import RESULT, Op
+from ..tensor import Tensor
+from ._core import SCALARS, apply, check_out, grad_for, inplace, promote, register, sum_to
+
+
+class _Binary(Op):
+    def _meta(self, a, b):
+        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
+
+    def _ga(self, g):
+        return sum_to(g, self.sa, self.da)
+
+    def _gb(self, g):
+        return sum_to(g, self.sb, self.db)
+
+
+class AddBackward0(_Binary):
+    def forward(self, a, b, alpha=1):
+        self._meta(a, b)
+        self.alpha = alpha
+        return a + b if alpha == 1 else a + alpha * b
+
+    def backward(self, g):
+        n = self.needs
+        return (self._ga(g) if n[0] else None,
+                self._gb(g if self.alpha == 1 else g * self.alpha) if n[1] else None)
+
+
+class SubBackward0(_Binary):
+    def forward(self, a, b, alpha=1):
+        self._meta(a, b)
+        self.alpha = alpha
+        return a - b if alpha == 1 else a - alpha * b
+
+    def backward(self, g):
+        n = self.needs
+        return (self._ga(g) if n[0] else None,
+                self._gb(-g if self.alpha == 1 else g * -self.alpha) if n[1] else None)
+
+
+class RsubBackward1(SubBackward0):
+    """``scalar - tensor`` (inputs arrive as (tensor, scalar))."""
+
+    def forward(self, a, b, alpha=1):
+        self._meta(a, b)
+        self.alpha = alpha
+        return b - a if alpha == 1 else b - alpha * a
+
+    def backward(self, g):
+        n = self.needs
+        return (self._ga(-g if self.alpha == 1 else g * -self.alpha) if n[0] else None,
+                self._gb(g) if n[1] else None)
+
+
+class MulBackward0(_Binary):
+    def forward(self, a, b):
+        self._meta(a, b)
+        n = self.needs
+        if n:
+            i = self.inputs
+            self.save(self=i[0] if n[1] else None, other=i[1] if n[0] else None)
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved()
+        return (self._ga(g * b) if b is not None else None,
+                self._gb(g * a) if a is not None else None)
+
+
+class DivBackward0(_Binary):
+    def forward(self, a, b):
+        self._meta(a, b)
+        n = self.needs
+        if n:
+            i = self.inputs
+            self.save(self=i[0] if n[1] else None, other=i[1] if n[0] or n[1] else None)
+        if a.dtype.kind != "f" and b.dtype.kind != "f":
+            dt = B.default_float().np
+            return (a.astype(dt) / b.astype(dt)).astype(dt)
+        return a / b
+
+    def backward(self, g):
+        a, b = self.saved()
+        n = self.needs
+        return (self._ga(g / b) if n[0] else None,
+                self._gb(-g * a / (b * b)) if n[1] else None)
+
+
+class PowBackward0(Op):
+    """``tensor ** scalar``."""
+
+    def forward(self, a, exponent):
+        self.exponent = exponent
+        self.save(self=self.inputs[0])
+        self.da = a.dtype
+        if a.dtype.kind in "iu" and isinstance(exponent, int) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        r = a ** exponent
+        return r.astype(a.dtype, copy=False) if isinstance(exponent, (int, float)) \
+            and a.dtype.kind == "f" else r
+
+    def backward(self, g):
+        (a,) = self.saved()
+        p = self.exponent
+        if p == 0:
+            return g * 0
+        return g * p * a ** (p - 1)
+
+
+class PowBackward1(_Binary):
+    """``tensor ** tensor``."""
+
+    def forward(self, a, b):
+        self._meta(a, b)
+        self.save(self=self.inputs[0], exponent=self.inputs[1], result=RESULT)
+        return a ** b
+
+    def backward(self, g):
+        a, b, r = self.saved()
+        n = self.needs
+        ga = gb = None
+        if n[0]:
+            ga = self._ga(g * b * a ** (b - 1))
+        if n[1]:
+            from .unary import where
+            safe = where(a > 0, a, a * 0 + 1)
+            gb = self._gb(g * r * where(a > 0, safe.log(), a * 0))
+        return ga, gb
+
+
+class PowBackward2(_Binary):
+    """``scalar ** tensor`` (inputs arrive as (scalar, tensor))."""
+
+    def forward(self, a, b):
+        self._meta(a, b)
+        self.base = a
+        self.save(exponent=self.inputs[1], result=RESULT)
+        return a ** b
+
+    def backward(self, g):
+        _, r = self.saved()
+        import math
+        base = float(self.base)
+        return None, self._gb(g * r * (math.log(base) if base > 0 else float("nan")))
+
+
+class RemainderBackward0(_Binary):
+    def forward(self, a, b):
+        self._meta(a, b)
+        n = self.needs
+        if n and n[1]:
+            i = self.inputs
+            self.save(self=i[0], other=i[1])
+        xp = B.get_array_module(a)
+        return xp.remainder(a, b)
+
+    def backward(self, g):
+        n = self.needs
+        gb = None
+        if n[1]:
+            a, b = self.saved()
+            gb = self._gb(-g * (a / b).floor())
+        return (self._ga(g) if n[0] else None), gb
+
+
+class FmodBackward0(RemainderBackward0):
+    def forward(self, a, b):
+        self._meta(a, b)
+        n = self.needs
+        if n and n[1]:
+            i = self.inputs
+            self.save(self=i[0], other=i[1])
+        xp = B.get_array_module(a)
+        return xp.fmod(a, b)
+
+    def backward(self, g):
+        n = self.needs
+        gb = None
+        if n[1]:
+            a, b = self.saved()
+            gb = self._gb(-g * (a / b).trunc())
+        return (self._ga(g) if n[0] else None), gb
+
+
+class _Compare(Op):
+    _differentiable = False
+
+    def forward(self, a, b, fn):
+        return fn(a, b)
+
+
+class FloorDivide(Op):
+    _name = "FloorDivideBackward0"
+    _differentiable = False
+
+    def forward(self, a, b):
+        xp = B.get_array_module(a)
+        return xp.floor_divide(a, b)
+
+
+class _MaxMin(_Binary):
+    def forward(self, a, b):
+        self._meta(a, b)
+        self.save(self=self.inputs[0], other=self.inputs[1])
+        xp = B.get_array_module(a)
+        return xp.maximum(a, b) if self._max else xp.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved()
+        n = self.needs
+        if self._max:
+            ma, mb = (a > b), (a < b)
+        else:
+            ma, mb = (a < b), (a > b)
+        eq = (a == b) * 0.5
+        return (self._ga(g * (ma + eq)) if n[0] else None,
+                self._gb(g * (mb + eq)) if n[1] else None)
+
+
+class MaximumBackward0(_MaxMin):
+    _max = True
+
+
+class MinimumBackward0(_MaxMin):
+    _max = False
+
+
+# ------------------------------------------------------------------------- functional API
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    """``input + alpha * other`` with broadcasting."""
+    a, b = promote(input, other)
+    if out is not None:
+        check_out(out, (a, b), "add")
+    return apply(AddBackward0, (a, b), out=out, alpha=alpha)
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    """``input - alpha * other`` with broadcasting."""
+    a, b = promote(input, other)
+    if a.dtype is B.bool_ and b.dtype is B.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if out is not None:
+        check_out(out, (a, b), "sub")
+    return apply(SubBackward0, (a, b), out=out, alpha=alpha)
+
+
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``other - alpha * input``."""
+    a, b = promote(input, other)
+    return apply(RsubBackward1, (a, b), alpha=alpha)
+
+
+def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise product with broadcasting."""
+    a, b = promote(input, other)
+    if out is not None:
+        check_out(out, (a, b), "mul")
+    return apply(MulBackward0, (a, b), out=out)
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None,
+        out: Tensor | None = None) -> Tensor:
+    """True division (integers give floats); ``rounding_mode`` 'trunc' or 'floor'."""
+    a, b = promote(input, other)
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        r = apply(DivBackward0, (a, b))
+        return r.trunc() if a.dtype.is_floating_point else r.trunc().to(a.dtype)
+    if out is not None:
+        check_out(out, (a, b), "div")
+    return apply(DivBackward0, (a, b), out=out)
+
+
+def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A001
+    """``input ** exponent`` (tensor or scalar on either side)."""
+    if isinstance(input, Tensor) and isinstance(exponent, SCALARS):
+        dt = B.result_type(input, exponent)
+        x = input if dt.np == input._data.dtype else input.to(dt)
+        return apply(PowBackward0, (x,), out=out, exponent=exponent)
+    if not isinstance(input, Tensor):
+        a, b = promote(input, exponent)
+        node_in = (a, b)
+        return apply(PowBackward2, node_in, out=out)
+    a, b = promote(input, exponent)
+    return apply(PowBackward1, (a, b), out=out)
+
+
+def remainder(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """Python-style modulus (the result has the divisor's sign)."""
+    a, b = promote(input, other)
+    return apply(RemainderBackward0, (a, b), out=out)
+
+
+def fmod(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    """C-style modulus (the result has the dividend's sign)."""
+    a, b = promote(input, other)
+    return apply(FmodBackward0, (a, b), out=out)
+
+
+def floor_divide(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+    a, b = promote(input, other)
+    return apply(FloorDivide, (a, b), out=out)
+
+
+def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise maximum (ties share the gradient equally)."""
+    a, b = promote(input, other)
+    return apply(MaximumBackward0, (a, b), out=out)
+
+
+def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Elementwise minimum (ties share the gradient equally)."""
+    a, b = promote(input, other)
+    return apply(MinimumBackward0, (a, b), out=out)
+
+
+def _cmp(name: str, fn: Any):
+    def op(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
+        a, b = promote(input, other)
+        cls = type(f"{name.capitalize()}Backward0", (_Compare,), {"_name": f"{name}"})
+        return apply(cls, (a, b), out=out, fn=fn)
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` comparison (a bool tensor, no gradient)."
+    return op
+
+
+eq = _cmp("eq", np.equal)
+ne = _cmp("ne", np.not_equal)
+lt = _cmp("lt", np.less)
+le = _cmp("le", np.less_equal)
+gt = _cmp("gt", np.greater)
+ge = _cmp("ge", np.greater_equal)
+logical_and = _cmp("logical_and", np.logical_and)
+logical_or = _cmp("logical_or", np.logical_or)
+logical_xor = _cmp("logical_xor", np.logical_xor)
+bitwise_and = _cmp("bitwise_and", np.bitwise_and)
+bitwise_or = _cmp("bitwise_or", np.bitwise_or)
+bitwise_xor = _cmp("bitwise_xor", np.bitwise_xor)
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both have the same shape and values."""
+    return tuple(input.shape) == tuple(other.shape) and bool(eq(input, other).all())
+
+
+def _rev(fn):
+    return lambda self, other: fn(other, self)
+
+
+# ------------------------------------------------------------------------- Tensor methods
+for _name, _fn in (("add", add), ("sub", sub), ("mul", mul), ("div", div), ("pow", pow),
+                   ("remainder", remainder), ("fmod", fmod), ("floor_divide", floor_divide),
+                   ("maximum", maximum), ("minimum", minimum), ("eq", eq), ("ne", ne),
+                   ("lt", lt), ("le", le), ("gt", gt), ("ge", ge), ("true_divide", div),
+                   ("subtract", sub), ("multiply", mul), ("divide", div),
+                   ("logical_and", logical_and), ("logical_or", logical_or),
+                   ("logical_xor", logical_xor), ("greater", gt), ("less", lt),
+                   ("greater_equal", ge), ("less_equal", le), ("not_equal", ne)):
+    register(_name)(_fn)
+    if _name not in ("eq", "ne", "lt", "le", "gt", "ge", "greater", "less", "greater_equal",
+                     "less_equal", "not_equal", "maximum", "minimum", "logical_and",
+                     "logical_or", "logical_xor"):
+        setattr(Tensor, _name + "_", inplace(_name + "_", _fn))
+Tensor.equal = equal
+
+Tensor.__add__ = lambda self, other: add(self, other)
+Tensor.__radd__ = lambda self, other: add(other, self) if not isinstance(other, SCALARS) \
+    else add(self, other)
+Tensor.__iadd__ = Tensor.add_
+Tensor.__sub__ = lambda self, other: sub(self, other)
+Tensor.__rsub__ = lambda self, other: rsub(self, other)
+Tensor.__isub__ = Tensor.sub_
+Tensor.__mul__ = lambda self, other: mul(self, other)
+Tensor.__rmul__ = lambda self, other: mul(self, other) if isinstance(other, SCALARS) \
+    else mul(other, self)
+Tensor.__imul__ = Tensor.mul_
+Tensor.__truediv__ = lambda self, other: div(self, other)
+Tensor.__rtruediv__ = lambda self, other: self.reciprocal() * other
+Tensor.__itruediv__ = Tensor.div_
+Tensor.__pow__ = lambda self, other: pow(self, other)
+Tensor.__rpow__ = lambda self, other: pow(other, self)
+Tensor.__ipow__ = Tensor.pow_
+Tensor.__mod__ = lambda self, other: remainder(self, other)
+Tensor.__rmod__ = lambda self, other: remainder(other, self)
+Tensor.__imod__ = Tensor.remainder_
+Tensor.__floordiv__ = lambda self, other: floor_divide(self, other)
+Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
+Tensor.__ifloordiv__ = Tensor.floor_divide_
+Tensor.__eq__ = lambda self, other: eq(self, other)
+Tensor.__ne__ = lambda self, other: ne(self, other)
+Tensor.__lt__ = lambda self, other: lt(self, other)
+Tensor.__le__ = lambda self, other: le(self, other)
+Tensor.__gt__ = lambda self, other: gt(self, other)
+Tensor.__ge__ = lambda self, other: ge(self, other)
+Tensor.__and__ = lambda self, other: bitwise_and(self, other)
+Tensor.__or__ = lambda self, other: bitwise_or(self, other)
+Tensor.__xor__ = lambda self, other: bitwise_xor(self, other)
+Tensor.__rand__ = Tensor.__and__
+Tensor.__ror__ = Tensor.__or__
+Tensor.__rxor__ = Tensor.__xor__
+
+__all__ = ["add", "sub", "rsub", "mul", "div", "pow", "remainder", "fmod", "floor_divide",
+           "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "equal", "logical_and",
+           "logical_or", "logical_xor", "grad_for"]

@@ -1,0 +1,438 @@
+"""Reductions (sum, mean, prod, var, std, max, min, ...) and softmax / log_softmax."""
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd.function import RESULT, Op
+from ..tensor import Tensor
+from ._core import apply, apply_multi, check_out, register
+
+ReturnTypes = namedtuple("ReturnTypes", ["values", "indices"])
+
+
+def _dims(t: Tensor, dim: Any) -> tuple | None:
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        out = tuple(t._wrap_dim(d) for d in dim)
+        return out if out else None
+    return (t._wrap_dim(dim),)
+
+
+def _expand_back(g: Tensor, in_shape: tuple, axes: tuple | None, keepdim: bool) -> Tensor:
+    """Unsqueeze reduced dims (when not kept) and expand ``g`` to the input shape."""
+    if axes is not None and not keepdim:
+        for ax in sorted(axes):
+            g = g.unsqueeze(ax)
+    elif axes is None and g.ndim != len(in_shape):
+        g = g.reshape((1,) * len(in_shape))
+    return g.expand(in_shape)
+
+
+def _acc_dtype(a, dtype):
+    if dtype is not None:
+        return B.as_dtype(dtype).np
+    if a.dtype.kind in "biu":
+        return np.int64
+    return a.dtype
+
+
+class SumBackward0(Op):
+    def forward(self, a, axes, keepdim, dtype):
+        self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        self.in_dt = a.dtype
+        return a.sum(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, dtype))
+
+    def backward(self, g):
+        r = _expand_back(g, self.in_shape, self.axes, self.keepdim)
+        return r if r._data.dtype == self.in_dt else r.to(B.from_np(self.in_dt))
+
+
+class SumBackward1(SumBackward0):
+    pass
+
+
+class MeanBackward0(Op):
+    def forward(self, a, axes, keepdim, dtype):
+        if a.dtype.kind in "biu" and dtype is None:
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+                               f"either a floating point or complex dtype. Got: "
+                               f"{B.from_np(a.dtype).name.capitalize()}")
+        self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+        self.n = n
+        return a.mean(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, dtype))
+
+    def backward(self, g):
+        return _expand_back(g, self.in_shape, self.axes, self.keepdim) / self.n
+
+
+class MeanBackward1(MeanBackward0):
+    pass
+
+
+class ProdBackward0(Op):
+    def forward(self, a, axes, keepdim):
+        self.save(self=self.inputs[0], result=RESULT)
+        self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        return a.prod(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, None))
+
+    def backward(self, g):
+        a, r = self.saved()
+        ge = _expand_back(g, self.in_shape, self.axes, self.keepdim)
+        re = _expand_back(r, self.in_shape, self.axes, self.keepdim)
+        if not bool((a._data == 0).any()):
+            return ge * re / a
+        # with zeros: the product of the other elements, from exclusive cumulative products
+        xp = B.get_array_module(a._data)
+        ad = a._data
+        flat, ax = (ad.reshape(-1), 0) if self.axes is None else (ad, self.axes[0])
+        n = flat.shape[ax]
+        ones = xp.ones_like(xp.take(flat, [0], ax))
+        left = xp.concatenate([ones, xp.cumprod(xp.take(flat, range(n - 1), ax), ax)], ax)
+        rev = xp.flip(flat, ax)
+        right = xp.flip(xp.concatenate([ones, xp.cumprod(xp.take(rev, range(n - 1), ax), ax)],
+                                       ax), ax)
+        return ge * Tensor._wrap((left * right).reshape(ad.shape))
+
+
+class ProdBackward1(ProdBackward0):
+    pass
+
+
+class VarBackward0(Op):
+    def forward(self, a, axes, correction, keepdim):
+        self.save(self=self.inputs[0])
+        self.in_shape, self.axes, self.keepdim, self.corr = a.shape, axes, keepdim, correction
+        n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+        self.n = n
+        return a.var(axis=axes, ddof=correction, keepdims=keepdim)
+
+    def backward(self, g):
+        (a,) = self.saved()
+        mean = a.mean(dim=self.axes, keepdim=True) if self.axes else a.mean()
+        ge = _expand_back(g, self.in_shape, self.axes, self.keepdim)
+        return ge * (a - mean) * (2.0 / max(self.n - self.corr, 0))
+
+
+class StdBackward0(Op):
+    def forward(self, a, axes, correction, keepdim):
+        self.save(self=self.inputs[0], result=RESULT)
+        self.in_shape, self.axes, self.keepdim, self.corr = a.shape, axes, keepdim, correction
+        self.n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+        return a.std(axis=axes, ddof=correction, keepdims=keepdim)
+
+    def backward(self, g):
+        a, r = self.saved()
+        mean = a.mean(dim=self.axes, keepdim=True) if self.axes else a.mean()
+        ge = _expand_back(g, self.in_shape, self.axes, self.keepdim)
+        re = _expand_back(r, self.in_shape, self.axes, self.keepdim)
+        return ge * (a - mean) / (re * max(self.n - self.corr, 0))
+
+
+class MaxBackward1(Op):
+    """max()/min() over all elements: ties share the gradient evenly."""
+
+    def forward(self, a, is_max):
+        if a.size == 0:
+            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() "
+                               "== 0. Specify the reduction dim with the 'dim' argument.")
+        self.save(self=self.inputs[0], result=RESULT)
+        return a.max() if is_max else a.min()
+
+    def backward(self, g):
+        a, r = self.saved()
+        mask = a == r
+        return mask * (g / mask.sum())
+
+
+class MinBackward1(MaxBackward1):
+    pass
+
+
+class AmaxBackward0(Op):
+    def forward(self, a, axes, keepdim, is_max):
+        self.save(self=self.inputs[0], result=RESULT)
+        self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        return a.max(axis=axes, keepdims=keepdim) if is_max else a.min(axis=axes,
+                                                                        keepdims=keepdim)
+
+    def backward(self, g):
+        a, r = self.saved()
+        re = _expand_back(r, self.in_shape, self.axes, self.keepdim)
+        mask = a == re
+        count = mask.sum(dim=self.axes, keepdim=True) if self.axes else mask.sum()
+        return mask * _expand_back(g, self.in_shape, self.axes, self.keepdim) / count
+
+
+class AminBackward0(AmaxBackward0):
+    pass
+
+
+class MaxBackward0(Op):
+    """max(dim)/min(dim): values and indices; the gradient goes to the chosen index."""
+
+    def forward(self, a, dim, keepdim, is_max):
+        xp = B.get_array_module(a)
+        idx = xp.argmax(a, axis=dim) if is_max else xp.argmin(a, axis=dim)
+        idx_k = xp.expand_dims(idx, dim)
+        vals = xp.take_along_axis(a, idx_k, axis=dim)
+        self.in_shape, self.dim, self.keepdim = a.shape, dim, keepdim
+        self.diff_outputs = (True, False)
+        self.idx = idx_k
+        if not keepdim:
+            vals = vals.squeeze(dim)
+            return vals, idx
+        return vals, idx_k
+
+    def num_outputs(self) -> int:
+        return 2
+
+    def apply(self, grads):
+        g = grads[0]
+        if g is None:
+            return (None,)
+        if not self.keepdim:
+            g = g.unsqueeze(self.dim)
+        from .index import scatter_into_zeros
+        return (scatter_into_zeros(g, Tensor._wrap(self.idx), self.dim, self.in_shape),)
+
+
+class MinBackward0(MaxBackward0):
+    pass
+
+
+class SoftmaxBackward0(Op):
+    def forward(self, a, dim):
+        self.dim = dim
+        self.save(result=RESULT)
+        xp = B.get_array_module(a)
+        e = xp.exp(a - a.max(axis=dim, keepdims=True))
+        return e / e.sum(axis=dim, keepdims=True)
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return r * (g - (g * r).sum(dim=self.dim, keepdim=True))
+
+
+class LogSoftmaxBackward0(Op):
+    def forward(self, a, dim):
+        self.dim = dim
+        self.save(result=RESULT)
+        xp = B.get_array_module(a)
+        s = a - a.max(axis=dim, keepdims=True)
+        return s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return g - r.exp() * g.sum(dim=self.dim, keepdim=True)
+
+
+class LogsumexpBackward0(Op):
+    def forward(self, a, axes, keepdim):
+        self.save(self=self.inputs[0], result=RESULT)
+        self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        xp = B.get_array_module(a)
+        m = a.max(axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        r = xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True)) + m
+        return r if keepdim else r.squeeze(axis=axes)
+
+    def backward(self, g):
+        a, r = self.saved()
+        return _expand_back(g, self.in_shape, self.axes, self.keepdim) * (
+            a - _expand_back(r, self.in_shape, self.axes, self.keepdim)).exp()
+
+
+class _NoGrad(Op):
+    _differentiable = False
+
+    def forward(self, a, fn):
+        return fn(a)
+
+
+# ------------------------------------------------------------------------- functional API
+@register("sum")
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001
+        dtype: Any = None, out: Tensor | None = None) -> Tensor:
+    """Sum of all elements, or over ``dim`` (an int or a tuple)."""
+    axes = _dims(input, dim)
+    if out is not None:
+        check_out(out, (input,), "sum")
+    cls = SumBackward0 if axes is None else SumBackward1
+    return apply(cls, (input,), out=out, axes=axes, keepdim=keepdim, dtype=dtype)
+
+
+@register("mean")
+def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+         out: Tensor | None = None) -> Tensor:
+    """Mean of all elements, or over ``dim`` (floating tensors only)."""
+    axes = _dims(input, dim)
+    cls = MeanBackward0 if axes is None else MeanBackward1
+    return apply(cls, (input,), out=out, axes=axes, keepdim=keepdim, dtype=dtype)
+
+
+@register("prod")
+def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Product of all elements, or over ``dim``."""
+    x = input.to(dtype) if dtype is not None else input
+    axes = _dims(x, dim)
+    return apply(ProdBackward0 if axes is None else ProdBackward1, (x,), axes=axes,
+                 keepdim=keepdim)
+
+
+def _correction(unbiased: Any, correction: Any) -> int:
+    if correction is not None:
+        return int(correction)
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+@register("var")
+def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None) -> Tensor:
+    """Variance (Bessel-corrected by default, like PyTorch)."""
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    return apply(VarBackward0, (input,), axes=_dims(input, dim),
+                 correction=_correction(unbiased, correction), keepdim=keepdim)
+
+
+@register("std")
+def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None) -> Tensor:
+    """Standard deviation (Bessel-corrected by default, like PyTorch)."""
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    return apply(StdBackward0, (input,), axes=_dims(input, dim),
+                 correction=_correction(unbiased, correction), keepdim=keepdim)
+
+
+def _maxmin(input: Any, dim: Any, keepdim: bool, is_max: bool) -> Any:
+    if isinstance(dim, Tensor):
+        from .arith import maximum, minimum
+        return maximum(input, dim) if is_max else minimum(input, dim)
+    if dim is None:
+        return apply(MaxBackward1 if is_max else MinBackward1, (input,), is_max=is_max)
+    d = input._wrap_dim(dim)
+    if input._data.shape and input._data.shape[d] == 0:
+        raise IndexError(f"{'max' if is_max else 'min'}(): Expected reduction dim {d} to have "
+                         "non-zero size.")
+    vals, idx = apply_multi(MaxBackward0 if is_max else MinBackward0, (input,), dim=d,
+                            keepdim=keepdim, is_max=is_max)
+    return ReturnTypes(vals, idx)
+
+
+@register("max")
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """Largest element; with ``dim``, ``(values, indices)``; with a tensor, elementwise."""
+    return _maxmin(input, dim, keepdim, True)
+
+
+@register("min")
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """Smallest element; with ``dim``, ``(values, indices)``; with a tensor, elementwise."""
+    return _maxmin(input, dim, keepdim, False)
+
+
+@register("amax")
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    return apply(AmaxBackward0, (input,), axes=_dims(input, dim), keepdim=keepdim, is_max=True)
+
+
+@register("amin")
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    return apply(AminBackward0, (input,), axes=_dims(input, dim), keepdim=keepdim,
+                 is_max=False)
+
+
+def _arg(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Tensor:
+    def fn(a):
+        xp = B.get_array_module(a)
+        f = xp.argmax if is_max else xp.argmin
+        if dim is None:
+            r = xp.asarray(f(a), dtype=np.int64)
+            return r.reshape((1,) * a.ndim) if keepdim else r
+        d = input._wrap_dim(dim)
+        r = f(a, axis=d).astype(np.int64)
+        return xp.expand_dims(r, d) if keepdim else r
+    return apply(_NoGrad, (input,), fn=fn)
+
+
+@register("argmax")
+def argmax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Index of the largest element (flattened without ``dim``)."""
+    return _arg(input, dim, keepdim, True)
+
+
+@register("argmin")
+def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest element (flattened without ``dim``)."""
+    return _arg(input, dim, keepdim, False)
+
+
+@register("softmax")
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """``exp(x) / exp(x).sum(dim)``, computed stably."""
+    x = input.to(dtype) if dtype is not None else input
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for "
+                           f"'{x.dtype.name.capitalize()}'")
+    return apply(SoftmaxBackward0, (x,), dim=x._wrap_dim(dim))
+
+
+@register("log_softmax")
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    """``log(softmax(x))``, computed stably."""
+    x = input.to(dtype) if dtype is not None else input
+    return apply(LogSoftmaxBackward0, (x,), dim=x._wrap_dim(dim))
+
+
+@register("logsumexp")
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    return apply(LogsumexpBackward0, (input,), axes=_dims(input, dim), keepdim=keepdim)
+
+
+@register("all")
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    axes = _dims(input, dim)
+    return apply(_NoGrad, (input,), fn=lambda a: a.all(axis=axes, keepdims=keepdim))
+
+
+@register("any")
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    axes = _dims(input, dim)
+    return apply(_NoGrad, (input,), fn=lambda a: a.any(axis=axes, keepdims=keepdim))
+
+
+@register("norm")
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The p-norm (2-norm by default) of all elements or over ``dim``."""
+    if p in ("fro", 2, 2.0, None):
+        return (input * input).sum(dim=dim, keepdim=keepdim).sqrt()
+    if p == 1:
+        return input.abs().sum(dim=dim, keepdim=keepdim)
+    if p == float("inf"):
+        return input.abs().amax(dim=dim if dim is not None else (), keepdim=keepdim)
+    return (input.abs() ** p).sum(dim=dim, keepdim=keepdim) ** (1.0 / p)
+
+
+class CumsumBackward0(Op):
+    def forward(self, a, dim):
+        self.dim = dim
+        xp = B.get_array_module(a)
+        return xp.cumsum(a, axis=dim, dtype=_acc_dtype(a, None))
+
+    def backward(self, g):
+        return g.flip((self.dim,)).cumsum(self.dim).flip((self.dim,))
+
+
+@register("cumsum")
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    x = input.to(dtype) if dtype is not None else input
+    return apply(CumsumBackward0, (x,), dim=x._wrap_dim(dim))

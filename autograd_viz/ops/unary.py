@@ -1,0 +1,494 @@
+"""Elementwise unary ops, ``clamp`` and ``where``: forward on arrays, backward in Tensor ops."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd.function import RESULT, Op
+from ..tensor import Tensor
+from ._core import apply, check_out, inplace, promote, register, sum_to
+
+
+def _xp(a):
+    return B.get_array_module(a)
+
+
+def _float_in(t: Tensor) -> Tensor:
+    """Integer inputs of float-valued functions (exp, sin, ...) become the default float."""
+    if t._data.dtype.kind in "biu":
+        return t.to(B.default_float())
+    return t
+
+
+class ExpBackward0(Op):
+    def forward(self, a):
+        self.save(result=RESULT)
+        return _xp(a).exp(a)
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return g * r
+
+
+class LogBackward0(Op):
+    def forward(self, a):
+        self.save(self=self.inputs[0])
+        return _xp(a).log(a)
+
+    def backward(self, g):
+        (a,) = self.saved()
+        return g / a
+
+
+class Log2Backward0(LogBackward0):
+    def forward(self, a):
+        self.save(self=self.inputs[0])
+        return _xp(a).log2(a)
+
+    def backward(self, g):
+        (a,) = self.saved()
+        return g / (a * float(np.log(2.0)))
+
+
+class Log10Backward0(LogBackward0):
+    def forward(self, a):
+        self.save(self=self.inputs[0])
+        return _xp(a).log10(a)
+
+    def backward(self, g):
+        (a,) = self.saved()
+        return g / (a * float(np.log(10.0)))
+
+
+class Log1PBackward0(Op):
+    def forward(self, a):
+        self.save(self=self.inputs[0])
+        return _xp(a).log1p(a)
+
+    def backward(self, g):
+        (a,) = self.saved()
+        return g / (a + 1)
+
+
+class Expm1Backward0(Op):
+    def forward(self, a):
+        self.save(result=RESULT)
+        return _xp(a).expm1(a)
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return g * (r + 1)
+
+
+class SqrtBackward0(Op):
+    def forward(self, a):
+        self.save(result=RESULT)
+        return _xp(a).sqrt(a)
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return g / (2 * r)
+
+
+class RsqrtBackward0(Op):
+    def forward(self, a):
+        self.save(result=RESULT)
+        return 1 / _xp(a).sqrt(a)
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return -0.5 * g * r ** 3
+
+
+class SinBackward0(Op):
+    def forward(self, a):
+        self.save(self=self.inputs[0])
+        return _xp(a).sin(a)
+
+    def backward(self, g):
+        (a,) = self.saved()
+        return g * a.cos()
+
+
+class CosBackward0(Op):
+    def forward(self, a):
+        self.save(self=self.inputs[0])
+        return _xp(a).cos(a)
+
+    def backward(self, g):
+        (a,) = self.saved()
+        return g * -a.sin()
+
+
+class TanBackward0(Op):
+    def forward(self, a):
+        self.save(result=RESULT)
+        return _xp(a).tan(a)
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return g * (1 + r * r)
+
+
+class TanhBackward0(Op):
+    def forward(self, a):
+        self.save(result=RESULT)
+        return _xp(a).tanh(a)
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return g * (1 - r * r)
+
+
+class SigmoidBackward0(Op):
+    def forward(self, a):
+        self.save(result=RESULT)
+        xp = _xp(a)
+        # numerically stable for large |a|
+        return (xp.tanh(a * 0.5) + 1) * 0.5 if a.dtype.kind == "f" else 1 / (1 + xp.exp(-a))
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return g * r * (1 - r)
+
+
+class ReluBackward0(Op):
+    def forward(self, a):
+        self.save(result=RESULT)
+        return _xp(a).maximum(a, 0).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return g * (r > 0)
+
+
+class AbsBackward0(Op):
+    def forward(self, a):
+        self.save(self=self.inputs[0])
+        return _xp(a).abs(a)
+
+    def backward(self, g):
+        (a,) = self.saved()
+        return g * a.sign()
+
+
+class NegBackward0(Op):
+    def forward(self, a):
+        if a.dtype == np.bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class ReciprocalBackward0(Op):
+    def forward(self, a):
+        self.save(result=RESULT)
+        return 1 / a
+
+    def backward(self, g):
+        (r,) = self.saved()
+        return -g * r * r
+
+
+class _ZeroGrad(Op):
+    """Piecewise-constant functions: the gradient is zero everywhere (as PyTorch gives)."""
+
+    def forward(self, a):
+        self.shape, self.dt = a.shape, a.dtype
+        return self.fn(a)
+
+    def backward(self, g):
+        return g * 0
+
+
+def _zg(name: str, fn: Any) -> type:
+    return type(name, (_ZeroGrad,), {"fn": staticmethod(fn)})
+
+
+SignBackward0 = _zg("SignBackward0", lambda a: _xp(a).sign(a))
+FloorBackward0 = _zg("FloorBackward0", lambda a: _xp(a).floor(a))
+CeilBackward0 = _zg("CeilBackward0", lambda a: _xp(a).ceil(a))
+RoundBackward0 = _zg("RoundBackward0", lambda a: _xp(a).round(a))
+TruncBackward0 = _zg("TruncBackward0", lambda a: _xp(a).trunc(a))
+
+
+class ClampBackward1(Op):
+    def forward(self, a, lo, hi):
+        self.save(self=self.inputs[0])
+        self.lo, self.hi = lo, hi
+        if lo is None and hi is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        return _xp(a).clip(a, lo, hi).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        (a,) = self.saved()
+        mask = None
+        if self.lo is not None:
+            mask = a >= self.lo
+        if self.hi is not None:
+            m2 = a <= self.hi
+            mask = m2 if mask is None else mask.logical_and(m2)
+        return g * mask
+
+
+class ClampMinBackward0(ClampBackward1):
+    pass
+
+
+class ClampMaxBackward0(ClampBackward1):
+    pass
+
+
+class ClampBackward0(Op):
+    """clamp with tensor bounds."""
+
+    def forward(self, a, lo, hi):
+        self.save(self=self.inputs[0], min=self.inputs[1], max=self.inputs[2])
+        self.meta = [(x.shape, x.dtype) for x in (a, lo, hi)]
+        xp = _xp(a)
+        return xp.minimum(xp.maximum(a, lo), hi)
+
+    def backward(self, g):
+        a, lo, hi = self.saved()
+        n = self.needs
+        inside = (a >= lo).logical_and(a <= hi)
+        return (sum_to(g * inside, *self.meta[0]) if n[0] else None,
+                sum_to(g * (a < lo), *self.meta[1]) if n[1] else None,
+                sum_to(g * (a > hi), *self.meta[2]) if n[2] else None)
+
+
+class WhereBackward0(Op):
+    def forward(self, cond, a, b):
+        self.save(condition=self.inputs[0])
+        self.meta = [(x.shape, x.dtype) for x in (a, b)]
+        return _xp(a).where(cond, a, b)
+
+    def backward(self, g):
+        (c,) = self.saved()
+        n = self.needs
+        z = g * 0
+        return (None,
+                sum_to(where(c, g, z), *self.meta[0]) if n[1] else None,
+                sum_to(where(c, z, g), *self.meta[1]) if n[2] else None)
+
+
+class _Logical(Op):
+    _differentiable = False
+
+    def forward(self, a, fn):
+        return fn(a)
+
+
+# ------------------------------------------------------------------------- functional API
+def _unary(cls: type, name: str, floating: bool = True):
+    def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        x = _float_in(input) if floating else input
+        if out is not None:
+            check_out(out, (x,), name)
+        return apply(cls, (x,), out=out)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise ``{name}``."
+    return fn
+
+
+exp = _unary(ExpBackward0, "exp")
+log = _unary(LogBackward0, "log")
+log2 = _unary(Log2Backward0, "log2")
+log10 = _unary(Log10Backward0, "log10")
+log1p = _unary(Log1PBackward0, "log1p")
+expm1 = _unary(Expm1Backward0, "expm1")
+sqrt = _unary(SqrtBackward0, "sqrt")
+rsqrt = _unary(RsqrtBackward0, "rsqrt")
+sin = _unary(SinBackward0, "sin")
+cos = _unary(CosBackward0, "cos")
+tan = _unary(TanBackward0, "tan")
+tanh = _unary(TanhBackward0, "tanh")
+sigmoid = _unary(SigmoidBackward0, "sigmoid")
+relu = _unary(ReluBackward0, "relu", floating=False)
+abs = _unary(AbsBackward0, "abs", floating=False)  # noqa: A001
+neg = _unary(NegBackward0, "neg", floating=False)
+reciprocal = _unary(ReciprocalBackward0, "reciprocal")
+sign = _unary(SignBackward0, "sign", floating=False)
+floor = _unary(FloorBackward0, "floor", floating=False)
+ceil = _unary(CeilBackward0, "ceil", floating=False)
+round = _unary(RoundBackward0, "round", floating=False)  # noqa: A001
+trunc = _unary(TruncBackward0, "trunc", floating=False)
+negative, absolute, fix = neg, abs, trunc
+
+
+def square(input: Tensor) -> Tensor:
+    """``input ** 2``."""
+    return input ** 2
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None, *,  # noqa: A002
+          out: Tensor | None = None) -> Tensor:
+    """Limit values to ``[min, max]`` (the gradient passes where the value was inside)."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        lo = min if min is not None else input.new_full((), -float("inf"))
+        hi = max if max is not None else input.new_full((), float("inf"))
+        a, lo = promote(input, lo)
+        a, hi = promote(a, hi)
+        return apply(ClampBackward0, (a, lo, hi), out=out)
+    return apply(ClampBackward1, (input,), out=out, lo=min, hi=max)
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    return apply(ClampMinBackward0, (input,), lo=min, hi=None)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    return apply(ClampMaxBackward0, (input,), lo=None, hi=max)
+
+
+clip = clamp
+
+
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor:
+    """Pick from ``input`` where ``condition`` holds, else from ``other``."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    if not isinstance(condition, Tensor):
+        from .creation import tensor
+        condition = tensor(condition)
+    if condition.dtype is not B.bool_:
+        if condition.dtype is B.uint8:
+            condition = condition.bool()
+        else:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                               f"tensor with dtype {condition.dtype.name.capitalize()}")
+    a, b = promote(input, other)
+    return apply(WhereBackward0, (condition, a, b))
+
+
+def logical_not(input: Tensor) -> Tensor:
+    """Elementwise not (a bool tensor)."""
+    return apply(_Logical, (input,), fn=np.logical_not)
+
+
+def isnan(input: Tensor) -> Tensor:
+    return apply(_Logical, (input,), fn=lambda a: _xp(a).isnan(a))
+
+
+def isinf(input: Tensor) -> Tensor:
+    return apply(_Logical, (input,), fn=lambda a: _xp(a).isinf(a))
+
+
+def isfinite(input: Tensor) -> Tensor:
+    return apply(_Logical, (input,), fn=lambda a: _xp(a).isfinite(a))
+
+
+for _fn in (exp, log, log2, log10, log1p, expm1, sqrt, rsqrt, sin, cos, tan, tanh, sigmoid,
+            relu, abs, neg, reciprocal, sign, floor, ceil, round, trunc, clamp, clamp_min,
+            clamp_max, square):
+    register(_fn.__name__)(_fn)
+    setattr(Tensor, _fn.__name__ + "_", inplace(_fn.__name__ + "_", _fn))
+for _alias, _fn in (("negative", neg), ("absolute", abs), ("clip", clamp), ("fix", trunc)):
+    register(_alias)(_fn)
+register("logical_not")(logical_not)
+register("isnan")(isnan)
+register("isinf")(isinf)
+register("isfinite")(isfinite)
+Tensor.__neg__ = neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = abs
+Tensor.__invert__ = lambda self: logical_not(self) if self.dtype is B.bool_ else apply(
+    _Logical, (self,), fn=np.invert)
+
+
+@register("where")
+def _where_method(self: Tensor, condition: Tensor, other: Any) -> Tensor:
+    return where(condition, self, other)
+
+
+@register("new_full")
+def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    from .creation import full
+    return full(size, fill_value, dtype=dtype or self.dtype, device=self.device,
+                requires_grad=requires_grad)
+
+
+@register("new_zeros")
+def new_zeros(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    from .creation import zeros
+    return zeros(*size, dtype=dtype or self.dtype, device=self.device,
+                 requires_grad=requires_grad)
+
+
+@register("new_ones")
+def new_ones(self: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    from .creation import ones
+    return ones(*size, dtype=dtype or self.dtype, device=self.device,
+                requires_grad=requires_grad)
+
+
+@register("new_tensor")
+def new_tensor(self: Tensor, data: Any, *, dtype: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    from .creation import tensor
+    return tensor(data, dtype=dtype or self.dtype, device=self.device,
+                  requires_grad=requires_grad)
+
+
+@register("new_empty")
+def new_empty(self: Tensor, *size: Any, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    from .creation import empty
+    return empty(*size, dtype=dtype or self.dtype, device=self.device,
+                 requires_grad=requires_grad)
+
+
+@register("zero_")
+def zero_(self: Tensor) -> Tensor:
+    """Fill with zeros in place (under no_grad, or on tensors outside the graph)."""
+    return fill_(self, 0)
+
+
+@register("fill_")
+def fill_(self: Tensor, value: Any) -> Tensor:
+    """Fill with ``value`` in place."""
+    from ..autograd import events, grad_mode
+    if grad_mode._state.enabled and self._rg and self.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if grad_mode._state.enabled and self._rg:
+        r = self * 0 + value
+        self._data[...] = r._data
+        self._version.v += 1
+        self._set_grad_fn(r.grad_fn, 0)
+        return self
+    self._data[...] = value.item() if isinstance(value, Tensor) else value
+    self._version.v += 1
+    if events.enabled:
+        events.emit("grad_reset", tensor=self, how="zero_") if value == 0 else None
+    return self
+
+
+@register("copy_")
+def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast) into this tensor, in place."""
+    from ..autograd import grad_mode
+    from .shape import to
+    if not isinstance(src, Tensor):
+        from .creation import tensor
+        src = tensor(src)
+    if grad_mode._state.enabled and (self._rg or src._rg):
+        from ._core import check_inplace
+        check_inplace(self)
+        r = to(src, self.dtype, self.device).expand(tuple(self.shape)) * 1 \
+            if src._rg else None
+        self._data[...] = B.move(src._data, self.device)
+        self._version.v += 1
+        if r is not None:
+            self._set_grad_fn(r.grad_fn, 0)
+        return self
+    self._data[...] = B.move(src._data, self.device)
+    self._version.v += 1
+    return self
