@@ -42,7 +42,7 @@ def _make_grads(outputs: tuple, grads: tuple, is_grads_batched: bool = False) ->
         if tuple(g.shape) != tuple(o.shape):
             raise RuntimeError(f"Mismatch in shape: grad_output[{len(out)}] has a shape of "
                                f"{g.shape!r} and output[{len(out)}] has a shape of "
-                               f"{o.shape!r}.".replace("autograd_viz.Size", "torch.Size"))
+                               f"{o.shape!r}.")
         if g.dtype.is_floating_point != o.dtype.is_floating_point:
             raise RuntimeError(f"For complex Tensors, both grad_output and output are required "
                                f"to have the same dtype. Mismatch in dtype: grad_output[{len(out)}]"
@@ -140,12 +140,12 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                             capture=capture, accumulate_leaves=False, kind="grad",
                             root_tensors=outputs, input_tensors=inputs_t)
     out = []
-    for t, g in zip(inputs_t, result):
+    for i, (t, g) in enumerate(zip(inputs_t, result)):
         if g is None:
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
-                                   "desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is "
+                                   "the desired behavior.")
             if materialize_grads:
                 g = zeros_like(t)
         elif not create_graph:

@@ -20,23 +20,21 @@ def _flat_outputs(out: Any) -> list:
 
 
 def _numerical(fn: Callable, inputs: Sequence[Any], i: int, eps: float) -> list[np.ndarray]:
-    from .grad_mode import no_grad
+    # fn runs with grad mode as it is: gradgradcheck's fn itself calls autograd.grad
     x = inputs[i]
     data = x._data
     flat = data.reshape(-1)
-    with no_grad():
-        n_out = [o.numel() for o in _flat_outputs(fn(*inputs))]
+    n_out = [o.numel() for o in _flat_outputs(fn(*inputs))]
     jac = [np.zeros((flat.size, n)) for n in n_out]
     for k in range(flat.size):
         orig = float(flat[k])
-        with no_grad():
-            flat[k] = orig + eps
-            plus = [np.asarray(o._data, dtype=np.float64).reshape(-1).copy()
-                    for o in _flat_outputs(fn(*inputs))]
-            flat[k] = orig - eps
-            minus = [np.asarray(o._data, dtype=np.float64).reshape(-1).copy()
-                     for o in _flat_outputs(fn(*inputs))]
-            flat[k] = orig
+        flat[k] = orig + eps
+        plus = [np.asarray(o._data, dtype=np.float64).reshape(-1).copy()
+                for o in _flat_outputs(fn(*inputs))]
+        flat[k] = orig - eps
+        minus = [np.asarray(o._data, dtype=np.float64).reshape(-1).copy()
+                 for o in _flat_outputs(fn(*inputs))]
+        flat[k] = orig
         for j in range(len(jac)):
             jac[j][k] = (plus[j] - minus[j]) / (2 * eps)
     return jac

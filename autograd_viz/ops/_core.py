@@ -205,12 +205,14 @@ def _write_out(out: Tensor, data: Any, track: bool, cls: type) -> Tensor:
 
 def check_inplace(self: Tensor, result_dt: Any = None) -> None:
     """PyTorch's checks before an in-place op on ``self``."""
-    if _state.enabled and self._rg and self.grad_fn is None:
-        if self._base is not None:
+    if _state.enabled and self._rg:
+        base = self._base
+        if base is not None and base._rg and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
+        if self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
     if result_dt is not None:
         sd = self.dtype
         rd = B.from_np(result_dt)
@@ -244,7 +246,9 @@ def inplace(method_name: str, fn: Any) -> Any:
             if events.enabled:
                 events.emit("op_untracked", name=method_name, inputs=(self,), outputs=(self,))
             return self
-        r = fn(self, *args, **kwargs)
+        # like PyTorch, the op sees the value self had before the write (a saved "self"
+        # must not trip the version check), while self itself is still passed as "other"
+        r = fn(_pre_write_alias(self), *args, **kwargs)
         check_inplace(self, r._data.dtype)
         if r._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
@@ -265,6 +269,17 @@ def inplace(method_name: str, fn: Any) -> Any:
     method.__name__ = method_name
     method.__doc__ = f"In-place version of ``{method_name[:-1]}``."
     return method
+
+
+def _pre_write_alias(self: Tensor) -> Tensor:
+    """A copy of ``self``'s current value at the same place in the graph."""
+    if not self._rg:
+        return self
+    alias = _wrap(self._data.copy())
+    alias._rg = True
+    alias.grad_fn = self.grad_fn
+    alias._output_nr = self._output_nr
+    return alias
 
 
 def _any_rg(args: tuple, kwargs: dict) -> bool:

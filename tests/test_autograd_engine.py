@@ -1,0 +1,362 @@
+"""The backward engine: leaves, grad_fn graphs, backward arguments, accumulation, freeing,
+autograd.grad/backward, retain_grad, version counters, iteration depth, memory."""
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import autograd_viz as av
+
+
+def test_leaf_and_nonleaf(device):
+    x = av.ones(3, requires_grad=True, device=device)
+    c = av.ones(3, device=device)
+    y = x * 2
+    assert x.is_leaf and c.is_leaf and not y.is_leaf
+    assert x.grad_fn is None and y.grad_fn.name() == "MulBackward0"
+    acc, nr = y.grad_fn.next_functions[0]
+    assert acc.name() == "AccumulateGrad" and acc.variable is x and nr == 0
+    assert y.grad_fn.next_functions[1] == (None, 0)
+
+
+def test_next_functions_structure_matches_torch(torch):
+    def build(m):
+        x = m.ones(2, 3, requires_grad=True)
+        w = m.ones(3, 1, requires_grad=True)
+        return (m.matmul(x, w).relu() * 2 + x.sum(1, keepdim=True)).mean()
+
+    def walk(fn, depth=0, out=None):
+        out = [] if out is None else out
+        name = fn.name() if type(fn).__module__.startswith("autograd_viz") else type(fn).__name__
+        out.append((depth, name))
+        for nxt, _ in fn.next_functions:
+            if nxt is not None:
+                walk(nxt, depth + 1, out)
+        return out
+
+    assert walk(build(av).grad_fn) == walk(build(torch).grad_fn)
+
+
+def test_backward_gradient_argument_and_errors():
+    x = av.ones(2, 2, requires_grad=True)
+    y = x * 3
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
+        y.backward()
+    with pytest.raises(RuntimeError, match="Mismatch in shape"):
+        y.backward(av.ones(3))
+    y.backward(av.full((2, 2), 2.0))
+    assert x.grad.tolist() == [[6.0, 6.0], [6.0, 6.0]]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        av.ones(2).sum().backward()
+
+
+def test_grad_accumulates_and_zero():
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(3):
+        (x * x).sum().backward()
+    assert x.grad.tolist() == [6.0, 12.0]
+    x.grad.zero_()
+    assert x.grad.tolist() == [0.0, 0.0]
+    x.grad = None
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+
+
+def test_grad_assignment_checks():
+    x = av.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="different size"):
+        x.grad = av.ones(3)
+    with pytest.raises(RuntimeError, match="different type"):
+        x.grad = av.ones(2, dtype=av.float64)
+
+
+def test_second_backward_frees_saved_tensors():
+    x = av.ones(3, requires_grad=True)
+    z = (x.exp()).sum()
+    z.backward()
+    with pytest.raises(RuntimeError, match="Specify retain_graph=True"):
+        z.backward()
+    z2 = (x * 2).sum()  # nothing saved for a scalar factor: torch allows this too
+    z2.backward()
+
+
+def test_saved_arrays_released_after_backward():
+    x = av.ones(1000, requires_grad=True)
+    y = x.exp()
+    ref = weakref.ref(y.grad_fn._saved[0].tensor._data)
+    z = y.sum()
+    del y
+    z.backward()
+    gc.collect()
+    assert ref() is None
+    # retain_graph keeps them
+    y = x.exp()
+    ref = weakref.ref(y._data)
+    z = y.sum()
+    del y
+    z.backward(retain_graph=True)
+    gc.collect()
+    assert ref() is not None
+
+
+def test_retain_graph_then_accumulate():
+    w = av.rand(3, requires_grad=True)
+    z = (w * av.ones(3)).sum()
+    z.backward(retain_graph=True)
+    z.backward(retain_graph=True)
+    z.backward()
+    assert w.grad.tolist() == [3.0] * 3
+
+
+def test_create_graph_gives_higher_derivatives():
+    x = av.tensor([0.5, 1.5], requires_grad=True, dtype=av.float64)
+    y = (x.sin() * x ** 2).sum()
+    (g,) = av.autograd.grad(y, x, create_graph=True)
+    (g2,) = av.autograd.grad(g.sum(), x, create_graph=True)
+    (g3,) = av.autograd.grad(g2.sum(), x)
+    xs = np.array([0.5, 1.5])
+    d1 = np.cos(xs) * xs ** 2 + 2 * xs * np.sin(xs)
+    d2 = -np.sin(xs) * xs ** 2 + 4 * xs * np.cos(xs) + 2 * np.sin(xs)
+    d3 = -np.cos(xs) * xs ** 2 - 6 * xs * np.sin(xs) + 6 * np.cos(xs)
+    np.testing.assert_allclose(g.detach().numpy(), d1, rtol=1e-12)
+    np.testing.assert_allclose(g2.detach().numpy(), d2, rtol=1e-12)
+    np.testing.assert_allclose(g3.numpy(), d3, rtol=1e-12)
+
+
+def test_backward_create_graph_grad_has_graph():
+    x = av.tensor([3.0], requires_grad=True)
+    (x ** 3).backward(create_graph=True)
+    assert x.grad.requires_grad and x.grad.item() == 27.0
+    g = x.grad
+    x.grad = None
+    g.backward()
+    assert x.grad.item() == 18.0
+
+
+def test_autograd_grad_does_not_touch_dot_grad_and_errors():
+    x = av.ones(2, requires_grad=True)
+    unused = av.ones(2, requires_grad=True)
+    y = (x * 2).sum()
+    (g,) = av.autograd.grad(y, x, retain_graph=True)
+    assert g.tolist() == [2.0, 2.0] and x.grad is None
+    with pytest.raises(RuntimeError, match="index 1 appears to not have been used"):
+        av.autograd.grad(y, [x, unused], retain_graph=True)
+    gx, gu = av.autograd.grad(y, [x, unused], allow_unused=True, retain_graph=True)
+    assert gu is None
+    gx, gu = av.autograd.grad(y, [x, unused], materialize_grads=True)
+    assert gu.tolist() == [0.0, 0.0]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        av.autograd.grad((x * 2).sum(), av.ones(2))
+
+
+def test_autograd_grad_wrt_nonleaf_and_grad_outputs():
+    x = av.ones(3, requires_grad=True)
+    y = x * 2
+    z = y ** 2
+    (gy,) = av.autograd.grad(z, y, grad_outputs=av.full((3,), 0.5))
+    assert gy.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_autograd_backward_function_and_inputs():
+    a = av.ones(2, requires_grad=True)
+    b = av.ones(2, requires_grad=True)
+    y1, y2 = (a * b).sum(), (a * 3).sum()
+    av.autograd.backward([y1, y2], grad_tensors=[av.tensor(1.0), av.tensor(2.0)])
+    assert a.grad.tolist() == [7.0, 7.0] and b.grad.tolist() == [1.0, 1.0]
+    a.grad = b.grad = None
+    m = a * b
+    (m * 2).sum().backward(inputs=[a, m])
+    assert a.grad.tolist() == [2.0, 2.0] and b.grad is None
+    assert m.grad.tolist() == [2.0, 2.0]
+
+
+def test_retain_grad_and_nonleaf_warning():
+    x = av.ones(2, requires_grad=True)
+    y = x * 3
+    z = y * y
+    y.retain_grad()
+    assert y.retains_grad and not z.retains_grad
+    z.sum().backward()
+    assert y.grad.tolist() == [6.0, 6.0]
+    with pytest.warns(UserWarning, match="retain_grad"):
+        assert z.grad is None
+    with pytest.raises(RuntimeError, match="requires_grad=False"):
+        av.ones(2).retain_grad()
+
+
+def test_tensor_hooks_replace_and_remove():
+    x = av.ones(3, requires_grad=True)
+    y = x * 2
+    seen = []
+    h1 = y.register_hook(lambda g: seen.append(g.tolist()))
+    h2 = y.register_hook(lambda g: g * 10)
+    y.sum().backward(retain_graph=True)
+    assert seen == [[1.0] * 3] and x.grad.tolist() == [20.0] * 3
+    h2.remove()
+    h2.remove()  # twice is harmless
+    x.grad = None
+    y.sum().backward(retain_graph=True)
+    assert x.grad.tolist() == [2.0] * 3
+    h1.remove()
+    with x.register_hook(lambda g: g * 0):
+        y.sum().backward(retain_graph=True)
+        assert x.grad.tolist() == [2.0] * 3
+    y.sum().backward()
+    assert x.grad.tolist() == [4.0] * 3
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        av.ones(2).register_hook(lambda g: g)
+
+
+def test_leaf_hook_runs_before_accumulation_and_retain_grad_runs_last():
+    x = av.ones(2, requires_grad=True)
+    x.register_hook(lambda g: g + 1)
+    y = x * 1
+    y.retain_grad()
+    y.register_hook(lambda g: g * 5)
+    y.sum().backward()
+    assert y.grad.tolist() == [5.0, 5.0]  # retain_grad sees the hooked grad
+    assert x.grad.tolist() == [6.0, 6.0]
+
+
+def test_node_hooks():
+    x = av.ones(2, requires_grad=True)
+    y = x * 2
+    calls = []
+    y.grad_fn.register_prehook(lambda go: calls.append("pre") or (go[0] * 3,))
+    h = y.grad_fn.register_hook(lambda gi, go: calls.append("post"))
+    y.sum().backward(retain_graph=True)
+    assert calls == ["pre", "post"] and x.grad.tolist() == [6.0, 6.0]
+    h.remove()
+    y.sum().backward()
+    assert calls == ["pre", "post", "pre"]
+
+
+def test_version_counter_inplace_error(torch):
+    for m in (av, torch):
+        a = m.ones(3, requires_grad=True)
+        b = a.sigmoid()
+        b.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            b.sum().backward()
+    a = av.ones(3, requires_grad=True)
+    b = a * 1
+    c = b.exp()
+    b.add_(1)  # exp saved its result, not b: fine
+    c.sum().backward()
+    assert b._version.v == 1
+
+
+def test_inplace_on_leaf_requiring_grad_raises():
+    x = av.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.add_(1)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x[0:1].mul_(2)
+    with av.no_grad():
+        x.add_(1)
+    assert x.tolist() == [2.0, 2.0] and x.is_leaf
+
+
+def test_inplace_on_nonleaf_is_differentiable():
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.add_(1)
+    y.mul_(x)
+    assert y.grad_fn.name() == "MulBackward0"
+    y.sum().backward()
+    assert x.grad.tolist() == [4 * 1 + 1, 4 * 2 + 1]  # d/dx (2x+1)x, as torch gives
+
+
+def test_setitem_on_nonleaf(torch):
+    def run(m):
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        y[1] = x[0] * 10
+        y.sum().backward()
+        return x.grad.tolist(), type(y.grad_fn).__name__ if m is torch else y.grad_fn.name()
+    assert run(av) == run(torch)
+
+
+def test_detach_and_requires_grad_():
+    x = av.ones(2, requires_grad=True)
+    d = x.detach()
+    assert not d.requires_grad and d.data_ptr() == x.data_ptr()
+    d[0] = 5
+    assert x[0].item() == 5
+    y = (x * 2)
+    y.detach_()
+    assert y.is_leaf and not y.requires_grad
+    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
+        (x * 2).requires_grad = False
+    with pytest.raises(RuntimeError, match="floating point"):
+        av.ones(2, dtype=av.int64).requires_grad_()
+
+
+def test_long_chain_backward_is_iterative():
+    x = av.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_execution_order_like_torch(torch):
+    def order(m):
+        seen = []
+        x = m.ones(2, requires_grad=True)
+        a = x * 2
+        b = x.exp()
+        c = a + b
+        d = c * a
+        for t, name in ((a, "a"), (b, "b"), (c, "c"), (d, "d"), (x, "x")):
+            t.register_hook(lambda g, name=name: seen.append(name))
+        d.sum().backward()
+        return seen
+    assert order(av) == order(torch)
+
+
+def test_grad_mode_is_thread_local_and_decorator():
+    import threading
+    x = av.ones(1, requires_grad=True)
+    results = []
+
+    @av.no_grad()
+    def f():
+        return (x * 2).requires_grad
+
+    @av.set_grad_enabled(False)
+    def g():
+        return (x * 2).requires_grad
+
+    assert av.is_grad_enabled()  # decorating did not switch the mode
+    with av.no_grad():
+        t = threading.Thread(target=lambda: results.append((x * 2).requires_grad))
+        t.start()
+        t.join()
+    assert results == [True] and f() is False and g() is False
+    assert (x * 2).requires_grad
+    av.set_grad_enabled(False)
+    assert not av.is_grad_enabled()
+    av.set_grad_enabled(True)
+
+
+def test_gradcheck_passes_and_catches_wrong_backward():
+    x = av.randn(3, dtype=av.float64, requires_grad=True)
+    assert av.autograd.gradcheck(lambda t: (t.tanh() * t).sum(), (x,))
+
+    class Bad(av.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    with pytest.raises(av.autograd.GradcheckError, match="Jacobian mismatch"):
+        av.autograd.gradcheck(Bad.apply, (x,))
+    assert av.autograd.gradgradcheck(lambda t: (t ** 3).sum(), (x,))
