@@ -246,7 +246,7 @@ class BackwardCFunction(Node):
     __slots__ = ("ctx", "fn_cls", "n_out", "input_meta")
 
     def name(self) -> str:
-        return self.fn_cls.__name__ + "Backward"
+        return type(self).__name__
 
     def num_outputs(self) -> int:
         return self.n_out
@@ -288,7 +288,11 @@ class BackwardCFunction(Node):
 
 
 class FunctionMeta(type):
-    """Gives each Function subclass its own backward-node class name."""
+    """Gives each Function subclass its own node class, named ``<Name>Backward`` as in torch."""
+
+    def __init__(cls, name: str, bases: tuple, ns: dict) -> None:
+        super().__init__(name, bases, ns)
+        cls._backward_cls = type(name + "Backward", (BackwardCFunction,), {"__slots__": ()})
 
 
 class Function(metaclass=FunctionMeta):
@@ -336,7 +340,7 @@ class Function(metaclass=FunctionMeta):
                 events.emit("op_untracked", name=cls.__name__, inputs=tuple(tensor_args),
                             outputs=tuple(o for o in outs if isinstance(o, Tensor)))
             return out
-        node = BackwardCFunction()
+        node = cls._backward_cls()
         node._init_edges(tuple(a if isinstance(a, Tensor) else None for a in args))
         node.ctx = ctx
         node.fn_cls = cls
