@@ -75,10 +75,10 @@ def unsubscribe(fn: Listener) -> None:
     enabled = bool(_listeners)
 
 
-def emit(kind: str, **payload: Any) -> None:
+def emit(event: str, /, **payload: Any) -> None:
     """Deliver one event to every listener (callers check ``enabled`` first)."""
     for fn in tuple(_listeners):
-        fn(kind, payload)
+        fn(event, payload)
 
 
 def next_run_id() -> int:
