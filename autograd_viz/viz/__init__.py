@@ -1,0 +1,24 @@
+"""See autograd: record the engine's events into a graph model and draw it.
+
+``record`` (a context manager) records ops, backward runs, hooks and ``.grad`` history;
+``graph_from_tensors`` walks ``grad_fn`` instead; ``to_dot``/``draw``/``to_text`` render.
+Nothing here depends on Jupyter.
+"""
+from .dot import dot_source, to_dot
+from .draw import Drawing, draw
+from .model import Graph
+from .recorder import Recorder, record
+from .text import to_text
+from .walk import graph_from_tensors
+
+__all__ = [
+    "Drawing",
+    "Graph",
+    "Recorder",
+    "dot_source",
+    "draw",
+    "graph_from_tensors",
+    "record",
+    "to_dot",
+    "to_text",
+]

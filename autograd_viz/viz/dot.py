@@ -1,0 +1,301 @@
+"""Graphviz DOT for a graph model: visual grammar, legend, collapse of large graphs.
+
+Visual grammar (also drawn as a legend):
+  blue box = leaf that requires grad · grey dashed box = constant · yellow box = intermediate ·
+  green bold box = output · grey rounded = op (``MulBackward0``) · lavender rounded =
+  ``AccumulateGrad`` · white dashed rounded = op run without grad · orange note / dotted edge =
+  saved tensor · ``[hook ×n]`` and ``[retain_grad]`` badges. Edges point the way data flows
+  (inputs to outputs); gradients flow back along them.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from . import labels
+from ._gc import paused
+from .collapse import Collapsed, collapse
+from .model import Graph, TensorNode
+
+FONT = "Helvetica"
+
+_TENSOR_STYLE = {
+    "leaf": 'fillcolor="#cfe2ff" color="#3d6fb6"',
+    "constant": 'fillcolor="#eeeeee" color="#888888" style="filled,dashed"',
+    "intermediate": 'fillcolor="#fff4c2" color="#b59b2d"',
+    "output": 'fillcolor="#c8f0c0" color="#3c8c33" penwidth=2',
+    "saved": 'fillcolor="#ffe3c2" color="#d98c00" shape=note',
+}
+_OP_STYLE = {
+    "function": 'shape=box style="rounded,filled" fillcolor="#e6e6e6" color="#555555"',
+    "accumulate": 'shape=box style="rounded,filled" fillcolor="#e2d9f3" color="#6a51a3"',
+    "untracked": 'shape=box style="rounded,dashed,filled" fillcolor="#ffffff" color="#999999"'
+    ' fontcolor="#777777"',
+}
+_EDGE_STYLE = {
+    "input": "",
+    "output": "",
+    "next": "",
+    "variable": 'color="#3d6fb6"',
+    "constant": 'style=dashed color="#999999"',
+    "untracked": 'style=dashed color="#aaaaaa"',
+    "saved": 'style=dotted color="#d98c00" fontcolor="#d98c00"',
+}
+_LEGEND = {
+    "leaf": ("#cfe2ff", "", "leaf (requires grad)"),
+    "constant": ("#eeeeee", "dashed", "constant (no grad)"),
+    "intermediate": ("#fff4c2", "", "intermediate"),
+    "output": ("#c8f0c0", "", "output"),
+    "saved": ("#ffe3c2", "", "saved tensor (dotted edge)"),
+    "function": ("#e6e6e6", "rounded", "op (backward node)"),
+    "accumulate": ("#e2d9f3", "rounded", "AccumulateGrad"),
+    "untracked": ("#ffffff", "dashed", "op run without grad"),
+    "summary": ("#f5f5f5", "", "collapsed nodes"),
+    "hook": ("#ffd9b3", "", "[hook ×n] hook registered"),
+    "retain": ("#cce4f7", "", "[retain_grad] non-leaf keeps .grad"),
+}
+
+
+def _coerce(obj: Any) -> Graph:
+    if isinstance(obj, Graph):
+        return obj
+    if hasattr(obj, "graph") and callable(obj.graph):  # a Recorder
+        return obj.graph()
+    from .walk import graph_from_tensors
+
+    return graph_from_tensors(*(obj if isinstance(obj, (list, tuple)) else [obj]))
+
+
+def tensor_kind(t: TensorNode) -> str:
+    """The legend entry of a tensor: leaf, constant, intermediate, output or saved."""
+    if t.saved_only:
+        return "saved"
+    if t.is_output:
+        return "output"
+    return t.role
+
+
+def dot_lines(*args: Any, **kwargs: Any) -> list[str]:
+    """The body lines of the DOT source (see :func:`to_dot` for the options)."""
+    with paused():
+        return _dot_lines(*args, **kwargs)
+
+
+def _dot_lines(
+    graph_or_tensor: Any,
+    *,
+    show_data: bool = True,
+    show_grad: bool = True,
+    show_shape: bool = True,
+    show_saved: bool = False,
+    show_hooks: bool = True,
+    rankdir: str = "BT",
+    max_nodes: int = 300,
+    highlight: Iterable[str] | None = None,
+    legend: bool = True,
+) -> list[str]:
+    g = _coerce(graph_or_tensor)
+    tensors = {t.id: t for t in g.tensors}
+    ops = {o.id: o for o in g.ops}
+    saved_only = {t.id for t in g.tensors if t.saved_only}
+    edges = g.edges
+    if not show_saved:
+        edges = [
+            e for e in edges
+            if e.kind != "saved" and e.src not in saved_only and e.dst not in saved_only
+        ]
+        for t in saved_only:
+            del tensors[t]
+    order = _node_order(g, tensors)
+    if max_nodes and len(order) > max_nodes:
+        group: dict[str, str] = {}
+        peripheral: set[str] = set()
+        for n in order:
+            o = ops.get(n)
+            if o is not None:
+                group[n] = o.name
+                if o.kind == "accumulate":
+                    peripheral.add(n)
+            else:
+                t = tensors[n]
+                group[n] = f"{tensor_kind(t)} tensor"
+                if t.role != "intermediate" or t.saved_only:
+                    peripheral.add(n)
+        pairs = [(e.src, e.dst) for e in edges]
+        col = collapse(order, pairs, group, peripheral, max_nodes)
+    else:
+        col = Collapsed({}, [], len(order))
+    hidden = col.hidden
+
+    wanted = set(highlight or ())
+    hl = {t.id for t in g.tensors if t.id in wanted or (t.name is not None and t.name in wanted)}
+    hl |= {o for o in ops if o in wanted}
+    steps = _steps(g)
+    op_hooks: dict[str, int] = {}
+    for r in g.runs:
+        for h in r.hooks:
+            if h.target_type == "op":
+                op_hooks[h.target] = op_hooks.get(h.target, 0) + 1
+
+    notes = []
+    if g.incomplete:
+        notes.append("incomplete recording: " + (g.error or "the recorded code raised"))
+    if col.summaries:
+        notes.append(
+            f"large graph: {len(hidden):,} of {col.total:,} nodes collapsed into "
+            f"{len(col.summaries)} summary node(s) (max_nodes={max_nodes})"
+        )
+    notes.extend(g.notes)
+
+    out = [
+        f"\tgraph [rankdir={_ident(rankdir)} fontname={FONT} fontsize=10 nodesep=0.25"
+        " ranksep=0.35 newrank=true]\n",
+        f'\tnode [fontname={FONT} fontsize=10 shape=box style=filled margin="0.08,0.04"]\n',
+        f"\tedge [fontname={FONT} fontsize=8 arrowsize=0.6]\n",
+    ]
+    if notes:
+        out.append(f"\tlabel={labels.note_label(notes)} labelloc=t labeljust=l\n")
+    used: set[str] = set()
+    hook_badge = retain_badge = False
+    for n in order:
+        if n in hidden:
+            continue
+        extra = ' color="#e8000b" penwidth=3' if n in hl else ""
+        if n in ops:
+            o = ops[n]
+            used.add(o.kind)
+            label = labels.op_label(
+                o,
+                steps=steps.get(n),
+                hook_calls=op_hooks.get(n, 0) if show_hooks else 0,
+                show_saved=show_saved,
+                before_recording=g.source == "record" and not o.recorded and o.kind != "accumulate",
+            )
+            hook_badge |= bool(show_hooks and op_hooks.get(n))
+            style = _OP_STYLE[o.kind]
+            if o.created_in:
+                style += ' color="#c2185b"'
+            out.append(f"\t{n} [label={label} {style}{extra}]\n")
+        else:
+            t = tensors[n]
+            kind = tensor_kind(t)
+            used.add(kind)
+            hook_badge |= bool(show_hooks and t.hooks)
+            retain_badge |= bool(show_hooks and t.retains_grad)
+            label = labels.tensor_label(
+                t, show_data=show_data, show_grad=show_grad, show_shape=show_shape,
+                show_hooks=show_hooks,
+            )
+            out.append(f"\t{n} [label={label} {_TENSOR_STYLE[kind]}{extra}]\n")
+    for s in col.summaries:
+        used.add("summary")
+        out.append(
+            f"\t{s.id} [label={labels.summary_label(s.size, s.counts)} shape=box3d"
+            ' fillcolor="#f5f5f5" color="#777777"]\n'
+        )
+    out.extend(_edge_lines(edges, hidden))
+    if legend:
+        keys = [k for k in _LEGEND if k in used]
+        if hook_badge:
+            keys.append("hook")
+        if retain_badge:
+            keys.append("retain")
+        if show_saved and any(e.kind == "saved" for e in edges) and "saved" not in keys:
+            keys.append("saved")
+        if keys:
+            out.append(
+                '\tsubgraph cluster_legend {\n\t\tlabel="legend" fontsize=9 style=dashed'
+                ' color="#bbbbbb"\n'
+            )
+            entries = [_LEGEND[k] for k in keys]
+            legend_html = labels.legend_label(entries)
+            out.append(f"\t\tlegend [label={legend_html} shape=plaintext style=solid]\n")
+            out.append("\t}\n")
+    return out
+
+
+def _ident(value: str) -> str:
+    value = str(value)
+    return value if value in ("TB", "BT", "LR", "RL") else "BT"
+
+
+def _node_order(g: Graph, tensors: dict[str, TensorNode]) -> list[str]:
+    """Tensors and ops interleaved in the order they came to be (inputs, op, outputs)."""
+    order: list[str] = []
+    done: set[str] = set()
+    for o in g.ops:
+        for i in (*o.inputs, o.variable):
+            if i is not None and i not in done and i in tensors:
+                done.add(i)
+                order.append(i)
+        order.append(o.id)
+        for i in o.outputs:
+            if i not in done and i in tensors:
+                done.add(i)
+                order.append(i)
+    order.extend(t for t in tensors if t not in done)
+    return order
+
+
+def _steps(g: Graph) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    multi = len(g.runs) > 1
+    for r in g.runs:
+        for k, s in enumerate(r.steps, 1):
+            out.setdefault(s.op, []).append(f"#{k}" + (f" ({r.id})" if multi else ""))
+    return out
+
+
+def _edge_lines(edges: list, hidden: dict[str, str]) -> list[str]:
+    counts: dict[tuple[str, str, str, str | None], int] = {}
+    for e in edges:
+        src, dst = hidden.get(e.src, e.src), hidden.get(e.dst, e.dst)
+        if src == dst:
+            continue
+        key = (src, dst, e.kind, e.label)
+        counts[key] = counts.get(key, 0) + 1
+    out = []
+    for (src, dst, kind, label), n in counts.items():
+        attrs = [_EDGE_STYLE.get(kind, "")]
+        text = label or ""
+        if n > 1 and (src.startswith("sum") or dst.startswith("sum")):
+            text = (text + " " if text else "") + f"×{n:,}"
+        if text:
+            attrs.append(f"label=<{labels.esc(text)}>")
+        attr = " ".join(a for a in attrs if a)
+        out.append(f"\t{src} -> {dst}" + (f" [{attr}]" if attr else "") + "\n")
+    return out
+
+
+def dot_source(graph_or_tensor: Any, **options: Any) -> str:
+    """The DOT source text (same as ``to_dot(...).source``, without needing ``graphviz``)."""
+    return "digraph autograd {\n" + "".join(dot_lines(graph_or_tensor, **options)) + "}\n"
+
+
+def to_dot(
+    graph_or_tensor: Any,
+    show_data: bool = True,
+    show_grad: bool = True,
+    show_shape: bool = True,
+    show_saved: bool = False,
+    show_hooks: bool = True,
+    rankdir: str = "BT",
+    max_nodes: int = 300,
+    highlight: Iterable[str] | None = None,
+    legend: bool = True,
+) -> Any:
+    """A ``graphviz.Digraph`` of a :class:`Graph`, a tensor (or tensors), or a Recorder.
+
+    ``show_*`` choose what labels show; ``rankdir`` is Graphviz's ("BT": inputs at the
+    bottom); above ``max_nodes`` nodes long chains and the parts farthest from the outputs
+    collapse into summary nodes (``max_nodes=0`` disables that); ``highlight`` is a set of
+    node ids or tensor names to outline in red; ``legend`` adds the small legend.
+    """
+    import graphviz
+
+    body = dot_lines(
+        graph_or_tensor, show_data=show_data, show_grad=show_grad, show_shape=show_shape,
+        show_saved=show_saved, show_hooks=show_hooks, rankdir=rankdir, max_nodes=max_nodes,
+        highlight=highlight, legend=legend,
+    )
+    return graphviz.Digraph(name="autograd", body=body)

@@ -1,0 +1,202 @@
+"""Copies of tensor values taken at event time, and torch-like formatting of them.
+
+:func:`snapshot` is called on the hot path while recording: it copies a small array (or
+the edge elements of a large one plus its statistics) and does nothing else. Formatting
+into a :class:`~autograd_viz.viz.model.Preview` happens later, once, in :meth:`Snapshot.preview`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from autograd_viz._tensor_str import PRINT_OPTS, _Formatter, _str_fmt, _summarized
+
+from .model import Preview, Stats
+
+#: Tensors with at most this many elements are kept (and printed) in full.
+SMALL_NUMEL = 64
+
+
+class Snapshot:
+    """The values of one tensor at one moment (host numpy, possibly summarised)."""
+
+    __slots__ = ("shape", "dtype", "array", "cut", "stats", "_preview")
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        dtype: str,
+        array: np.ndarray,
+        cut: tuple[bool, ...],
+        stats: Stats | None,
+    ) -> None:
+        self.shape = shape
+        self.dtype = dtype
+        self.array = array
+        self.cut = cut
+        self.stats = stats
+        self._preview: Preview | None = None
+
+    def preview(self) -> Preview:
+        """The (cached) :class:`Preview` of these values."""
+        p = self._preview
+        if p is None:
+            small = not any(self.cut)
+            p = self._preview = Preview(
+                shape=list(self.shape),
+                dtype=self.dtype,
+                text=format_tensor(self.array, self.cut),
+                values=self.array.tolist() if small and self.array.size <= SMALL_NUMEL else None,
+                stats=self.stats,
+            )
+        return p
+
+
+def _dtype_name(t: Any, data: Any) -> str:
+    dt = getattr(t, "dtype", None)
+    name = getattr(dt, "name", None)
+    if isinstance(name, str):
+        return name
+    return str(getattr(data, "dtype", dt))
+
+
+def _to_host(a: Any) -> np.ndarray:
+    if isinstance(a, np.ndarray):
+        return np.array(a, copy=True)
+    try:
+        from autograd_viz._backend import to_numpy
+    except ImportError:  # pragma: no cover - the engine is always there in practice
+        return np.asarray(a).copy()
+    return np.array(to_numpy(a), copy=True)
+
+
+def snapshot(t: Any) -> Snapshot | None:
+    """Copy what a preview of tensor ``t`` needs (``None`` for ``None``)."""
+    if t is None:
+        return None
+    data = getattr(t, "_data", t)
+    shape = tuple(int(s) for s in data.shape)
+    dtype = _dtype_name(t, data)
+    size = int(data.size)
+    if size <= SMALL_NUMEL:
+        return Snapshot(shape, dtype, _to_host(data), (False,) * len(shape), None)
+    stats = _stats(data)  # large tensors are summarised; small ones are kept whole
+    cut = []
+    part = data
+    e = PRINT_OPTS.edgeitems
+    for axis, n in enumerate(shape):
+        if n > 2 * e:
+            # the edges and one placeholder between them, which the printer skips
+            idx = list(range(e + 1)) + list(range(n - e, n))
+            part = part.take(idx, axis=axis)
+            cut.append(True)
+        else:
+            cut.append(False)
+    return Snapshot(shape, dtype, _to_host(part), tuple(cut), stats)
+
+
+def grab(t: Any) -> Any:
+    """The cheapest copy that :func:`as_snapshot` can turn into a Snapshot later: a plain
+    copy of a small host array, else a full :func:`snapshot`. Used on the hot path."""
+    if t is None:
+        return None
+    data = t._data
+    if type(data) is np.ndarray and data.size <= SMALL_NUMEL:
+        return data.copy()
+    return snapshot(t)
+
+
+def as_snapshot(x: Any) -> Snapshot | None:
+    """A :class:`Snapshot` from what :func:`grab` returned."""
+    if x is None or isinstance(x, Snapshot):
+        return x
+    return Snapshot(x.shape, x.dtype.name, x, (False,) * x.ndim, None)
+
+
+def preview_of(t: Any) -> Preview | None:
+    """A :class:`Preview` of tensor ``t`` now (``None`` for ``None``)."""
+    s = snapshot(t)
+    return None if s is None else s.preview()
+
+
+def preview_array(a: Any, dtype: str | None = None) -> Preview:
+    """A :class:`Preview` of a plain array (handy for hand-built graphs and tests)."""
+    arr = np.asarray(a)
+    s = snapshot(arr)
+    assert s is not None
+    if dtype is not None:
+        s.dtype = dtype
+    return s.preview()
+
+
+def _stats(data: Any) -> Stats | None:
+    if data.size == 0 or data.dtype.kind not in "biuf":
+        return None
+    with np.errstate(all="ignore"):
+        d = data.astype("float64") if data.dtype.kind == "b" else data
+        return Stats(
+            min=float(d.min()),
+            max=float(d.max()),
+            mean=float(d.mean(dtype="float64")),
+            std=float(d.std(dtype="float64")),
+        )
+
+
+def format_tensor(a: np.ndarray, cut: tuple[bool, ...] | None = None) -> str:
+    """Format ``a`` the way torch prints a tensor (without ``dtype=``/``grad_fn`` suffixes),
+    using the engine's own printer.
+
+    ``cut[axis]`` says that axis was summarised at snapshot time to its first and last
+    elements around one placeholder; it is printed as ``...``, as torch does for large tensors.
+    """
+    if a.size == 0:
+        return "tensor([])" if a.ndim <= 1 else f"tensor([], size={tuple(a.shape)})"
+    if a.dtype.kind not in "biuf":  # complex and friends: readable, not torch-exact
+        return f"tensor({np.array2string(a, separator=', ')})"
+    if a.dtype == np.float16:
+        a = a.astype(np.float32)
+    summarize = bool(cut) and any(cut)
+    if not summarize and a.ndim <= 1 and a.dtype.kind == "f" and PRINT_OPTS.sci_mode is None:
+        return _fast_vector(a.tolist())
+    fmt = _Formatter(_summarized(a) if summarize else a, a.dtype.kind == "f")
+    return "tensor(" + _str_fmt(a, 7, summarize, fmt) + ")"
+
+
+def _fast_vector(vals: Any) -> str:
+    """The engine's printer for a 0-d or 1-d float array given as Python floats, without
+    numpy calls (previews are made by the thousand). Tested equal to the engine's output."""
+    scalar = not isinstance(vals, list)
+    if scalar:
+        vals = [vals]
+    p = PRINT_OPTS.precision
+    nz = [v for v in vals if v != 0 and math.isfinite(v)]
+    int_mode, sci, width = True, False, 1
+    if nz:
+        absv = [abs(v) for v in nz]
+        mn, mx = min(absv), max(absv)
+        int_mode = all(v.is_integer() for v in nz)
+        if int_mode and not (mx / mn > 1000.0 or mx > 1.0e8):
+            width = max(len(f"{v:.0f}") + 1 for v in nz)
+        elif int_mode or mx / mn > 1000.0 or mx > 1.0e8 or mn < 1.0e-4:
+            sci = True
+            width = max(len(f"{v:.{p}e}") for v in nz)
+        else:
+            width = max(len(f"{v:.{p}f}") for v in nz)
+
+    def fmt(v: float) -> str:
+        if sci:
+            r = f"{v:{width}.{p}e}"
+        elif int_mode:
+            r = f"{v:.0f}" + ("." if math.isfinite(v) else "")
+        else:
+            r = f"{v:.{p}f}"
+        return " " * (width - len(r)) + r
+
+    if scalar:
+        return f"tensor({fmt(vals[0])})"
+    data = [fmt(v) for v in vals]
+    per_line = max(1, (PRINT_OPTS.linewidth - 7) // (width + 2))
+    rows = [", ".join(data[i : i + per_line]) for i in range(0, len(data), per_line)]
+    return "tensor([" + (",\n" + " " * 8).join(rows) + "])"

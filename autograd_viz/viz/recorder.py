@@ -1,0 +1,462 @@
+"""``record()``: listen to the engine's events and keep what the graph model needs.
+
+Inside ``with record() as rec:`` every op, backward run, hook call and ``.grad`` change is
+recorded; ``rec.graph()`` turns it into a :class:`~autograd_viz.viz.model.Graph`. Outside it
+nothing is subscribed, so nothing is recorded and nothing costs.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from autograd_viz.autograd import events
+
+from . import capture
+from ._gc import paused
+from .builder import GraphBuilder
+from .model import (
+    BackwardRun,
+    BackwardStep,
+    GradEvent,
+    Graph,
+    HookCall,
+    Preview,
+    RetainCapture,
+)
+from .names import names_from_mapping, names_from_namespace
+from .preview import as_snapshot, grab
+
+
+class _Run:
+    """A backward run being replayed (values as snapshots)."""
+
+    __slots__ = (
+        "id", "kind", "roots", "grad_roots", "inputs", "retain_graph", "create_graph",
+        "steps", "hooks", "retained", "accumulated", "freed", "finished", "error",
+    )
+
+    def __init__(self, rid: str, p: dict[str, Any], b: GraphBuilder, grad_roots: list) -> None:
+        self.id = rid
+        self.kind = str(p.get("kind", "backward"))
+        self.roots = [None if t is None else b.tensor(t) for t in _seq(p.get("roots"))]
+        self.grad_roots = grad_roots
+        self.inputs = [None if t is None else b.tensor(t) for t in _seq(p.get("inputs"))]
+        self.retain_graph = bool(p.get("retain_graph"))
+        self.create_graph = bool(p.get("create_graph"))
+        self.steps: list[tuple[int, str, list, list]] = []
+        self.hooks: list[tuple] = []
+        self.retained: list[tuple[str, Any]] = []
+        self.accumulated: list[str] = []
+        self.freed = False
+        self.finished = False
+        self.error: str | None = None
+
+
+def _seq(x: Any) -> list[Any]:
+    if x is None:
+        return []
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+def _grabs(x: Any) -> list[Any]:
+    if x is None:
+        return []
+    if isinstance(x, (list, tuple)):
+        return [None if g is None else grab(g) for g in x]
+    return [grab(x)]
+
+
+def _pv(x: Any) -> Preview | None:
+    s = as_snapshot(x)
+    return None if s is None else s.preview()
+
+
+def _err(exc: BaseException | None) -> str | None:
+    if exc is None:
+        return None
+    msg = str(exc)
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+class Recorder:
+    """Records the engine's events; use through :func:`record`.
+
+    While recording, each event is only logged with copies of the values it carries (the
+    cheap part); :meth:`graph` replays the log into the graph model (the expensive part).
+    ``names`` maps user names to tensors (or module-like objects with ``named_parameters()``);
+    more can be given later with :meth:`set_names` or :meth:`name_from_namespace`.
+    """
+
+    #: Replay the log into the model once it holds this many events (bounds memory).
+    FLUSH_EVENTS = 20_000
+
+    def __init__(self, names: Mapping[Any, Any] | None = None) -> None:
+        self._b = GraphBuilder()
+        self._log: list[tuple] = []
+        self._seen: set[int] = set()
+        self._live: list[tuple[Any, bool]] = []  # backward runs in flight: (key, create_graph)
+        self._pending: list[tuple[Any, Any, Any, int]] = []  # hooks in flight
+        self._names: dict[int, str] = {}
+        self._ns_names: dict[int, str] = {}
+        self._runs: list[_Run] = []
+        self._by_key: dict[Any, _Run] = {}
+        self._active: list[_Run] = []
+        self._history: dict[str, list[tuple[str, str | None, str | None, Any]]] = {}
+        self._hook_index = 0
+        self._sub: events.Subscription | None = None
+        self._depth = 0
+        self._incomplete = False
+        self._error: str | None = None
+        self._notes: list[str] = []
+        self._replay_handlers = {
+            "node_created": self._node_created,
+            "op_untracked": self._op_untracked,
+            "backward_begin": self._backward_begin,
+            "node_executed": self._node_executed,
+            "hook_called": self._hook_called,
+            "grad_accumulated": self._grad_accumulated,
+            "retain_grad": self._retain_grad,
+            "backward_end": self._backward_end,
+            "grad_reset": self._grad_reset,
+        }
+        if names:
+            self.set_names(names)
+
+    # -- lifetime -----------------------------------------------------------------------
+    def start(self) -> Recorder:
+        """Begin (or resume) recording; :meth:`stop` ends it. Re-entrant."""
+        self._depth += 1
+        if self._sub is None:
+            self._sub = events.subscribe(self._on_event)
+        return self
+
+    def stop(self) -> None:
+        """Stop recording (the outermost matching :meth:`start`)."""
+        self._depth = max(0, self._depth - 1)
+        if self._depth == 0 and self._sub is not None:
+            self._sub.remove()
+            self._sub = None
+            while self._pending:  # never leave stdout captured
+                capture.end(self._pending.pop()[3])
+
+    @property
+    def recording(self) -> bool:
+        """True while subscribed to the engine's events."""
+        return self._sub is not None
+
+    def __enter__(self) -> Recorder:
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.stop()
+        if exc is not None:
+            self.mark_incomplete(exc)
+
+    def mark_incomplete(self, exc: BaseException | None = None) -> None:
+        """Flag the recording as incomplete (the recorded code raised ``exc``)."""
+        self._incomplete = True
+        if exc is not None:
+            self._error = _err(exc)
+
+    # -- names --------------------------------------------------------------------------
+    def set_names(self, mapping: Mapping[Any, Any]) -> None:
+        """Name tensors: ``{"x": x, "model": model}`` (modules name their parameters
+        ``model.fc1.weight``) or ``{tensor_uid: "x"}``. Explicit names win over found ones."""
+        self._names.update(names_from_mapping(mapping))
+
+    def name_from_namespace(self, ns: Mapping[str, Any]) -> None:
+        """Name tensors after the variables (and module parameters) of a namespace."""
+        self._ns_names.update(names_from_namespace(ns))
+
+    # -- look-ups -----------------------------------------------------------------------
+    def id_of(self, obj: Any) -> str | None:
+        """The graph id of a recorded tensor (its current version) or node, else None."""
+        self._replay()
+        if hasattr(obj, "next_functions"):
+            return self._b.op_id(obj)
+        return self._b.tensor_id(obj) if hasattr(obj, "uid") else None
+
+    def graph(self) -> Graph:
+        """The graph model of everything recorded so far (a fresh object each call)."""
+        with paused():
+            return self._graph()
+
+    def _graph(self) -> Graph:
+        self._replay()
+        names = dict(self._ns_names)
+        names.update(self._names)
+        history = {
+            tid: [GradEvent(tid, k, r, h, _pv(s)) for k, r, h, s in evs]
+            for tid, evs in self._history.items()
+        }
+        runs = [self._run_model(r) for r in self._runs]
+        hook_calls: dict[str, int] = {}
+        for r in runs:
+            per: dict[str, int] = {}
+            for h in r.hooks:
+                if h.target_type == "tensor":
+                    per[h.target] = per.get(h.target, 0) + 1
+            for k, v in per.items():
+                hook_calls[k] = max(hook_calls.get(k, 0), v)
+        roots = [t for r in self._runs for t in r.roots if t is not None]
+        g = self._b.build(
+            names=names, roots=roots, source="record", runs=runs, history=history,
+            hook_calls=hook_calls,
+        )
+        g.incomplete = self._incomplete
+        g.error = self._error
+        g.notes = list(self._notes)
+        return g
+
+    def _run_model(self, r: _Run) -> BackwardRun:
+        return BackwardRun(
+            id=r.id,
+            kind=r.kind,
+            roots=list(r.roots),
+            grad_roots=[_pv(s) for s in r.grad_roots],
+            inputs=list(r.inputs),
+            retain_graph=r.retain_graph,
+            create_graph=r.create_graph,
+            steps=[
+                BackwardStep(i, op, [_pv(s) for s in gi], [_pv(s) for s in go])
+                for i, op, gi, go in r.steps
+            ],
+            hooks=[
+                HookCall(
+                    index=idx, run=r.id, target=target, target_type=ttype, kind=kind,
+                    grad_in=[_pv(s) for s in gin],
+                    grad_out=None if gout is None else [_pv(s) for s in gout],
+                    printed=printed, error=error,
+                )
+                for idx, target, ttype, kind, gin, gout, printed, error in r.hooks
+            ],
+            retained=[RetainCapture(r.id, t, _pv(s)) for t, s in r.retained],
+            accumulated=list(r.accumulated),
+            freed=r.freed,
+            finished=r.finished,
+            error=r.error,
+        )
+
+    # -- live: log each event with copies of its values ---------------------------------
+    def _on_event(self, kind: str, p: dict[str, Any]) -> None:
+        try:
+            if kind == "node_created":
+                live = self._live
+                if live and not live[-1][1]:
+                    return  # the engine's own work inside backward
+                seen = self._seen
+                in_snaps = None
+                ins = p["inputs"]
+                for i, t in enumerate(ins):
+                    if t is not None and id(t) not in seen:
+                        seen.add(id(t))
+                        if in_snaps is None:
+                            in_snaps = [None] * len(ins)
+                        in_snaps[i] = grab(t)
+                outs = p["outputs"]
+                out_snaps = [grab(outs[0])] if len(outs) == 1 else [grab(t) for t in outs]
+                self._log.append((kind, p, live[-1][0] if live else None, in_snaps, out_snaps,
+                                  p["node"].saved_items()))
+                if len(self._log) >= self.FLUSH_EVENTS and not live:
+                    self._replay()
+                return
+            elif kind == "tensor_created":
+                return
+            elif kind == "op_untracked":
+                if self._live:
+                    return
+                self._log.append((kind, p, None, self._first_seen(_seq(p.get("inputs"))),
+                                  _grabs(p.get("outputs"))))
+            elif kind == "node_executed":
+                self._log.append((kind, p, None, _grabs(p.get("grads_in")),
+                                  _grabs(p.get("grads_out"))))
+            elif kind == "hook_begin":
+                pos = capture.begin()
+                self._pending.append((p.get("run"), p.get("target"), p.get("kind"), pos))
+            elif kind == "hook_called":
+                text = ""
+                for i in range(len(self._pending) - 1, -1, -1):
+                    run, target, hk, pos = self._pending[i]
+                    if run == p.get("run") and hk == p.get("kind") \
+                            and _same(target, p.get("target")):
+                        del self._pending[i]
+                        text = capture.end(pos)
+                        break
+                gout = p.get("grad_out")
+                self._log.append((kind, p, text, _grabs(p.get("grad_in")),
+                                  None if gout is None else _grabs(gout)))
+            elif kind == "backward_begin":
+                self._live.append((p.get("run"), bool(p.get("create_graph"))))
+                self._first_seen(_seq(p.get("roots")))
+                self._log.append((kind, p, None, _grabs(p.get("grad_roots"))))
+            elif kind == "backward_end":
+                key = p.get("run")
+                self._live = [r for r in self._live if r[0] != key]
+                left = [x for x in self._pending if x[0] == key]
+                self._pending = [x for x in self._pending if x[0] != key]
+                unfinished = [(target, hk, capture.end(pos)) for _, target, hk, pos in left]
+                self._log.append((kind, p, unfinished))
+            elif kind == "grad_accumulated":
+                self._log.append((kind, p, grab(p.get("after"))))
+            elif kind == "retain_grad":
+                self._log.append((kind, p, grab(p.get("grad"))))
+            elif kind == "grad_reset":
+                t = p["tensor"]
+                self._log.append((kind, p, grab(t if p.get("how") == "zero_" else t._grad)))
+            else:
+                return
+            if len(self._log) >= self.FLUSH_EVENTS and not self._live:
+                self._replay()
+        except Exception as exc:  # noqa: BLE001 - recording must never break user code
+            self._note(f"recorder could not log {kind}: {_err(exc)}")
+
+    def _first_seen(self, tensors: Any) -> list[Any] | None:
+        """Copies of the values of tensors not seen before (None for the others).
+
+        Keyed by ``id()`` only while the log holds the tensor (so the id cannot be reused);
+        the set is emptied whenever the log is replayed. Model ids never come from ``id()``.
+        """
+        seen = self._seen
+        out = None
+        for i, t in enumerate(tensors):
+            if t is not None:
+                u = id(t)
+                if u not in seen:
+                    seen.add(u)
+                    if out is None:
+                        out = [None] * len(tensors)
+                    out[i] = grab(t)
+        return out
+
+    def _note(self, note: str) -> None:
+        if note not in self._notes:
+            self._notes.append(note)
+
+    # -- replay: turn the log into the model ----------------------------------------------
+    def _replay(self) -> None:
+        log, self._log = self._log, []
+        self._seen.clear()
+        for entry in log:
+            handler = self._replay_handlers.get(entry[0])
+            if handler is None:
+                continue
+            try:
+                handler(*entry[1:])
+            except Exception as exc:  # noqa: BLE001 - one odd event must not lose the rest
+                self._note(f"recorder could not handle {entry[0]}: {_err(exc)}")
+
+    def _run_of(self, p: dict[str, Any]) -> _Run | None:
+        return self._by_key.get(p.get("run"))
+
+    def _node_created(self, p: dict, run_key: Any, in_snaps: Any, out_snaps: Any,
+                      saved: Any) -> None:
+        run = self._by_key.get(run_key) if run_key is not None else None
+        self._b.add_node(
+            p["node"], _seq(p.get("inputs")), _seq(p.get("outputs")),
+            grad_enabled=p.get("grad_enabled", True),
+            created_in=None if run is None else run.id,
+            in_snaps=in_snaps, out_snaps=out_snaps, saved=saved,
+        )
+
+    def _op_untracked(self, p: dict, _: Any, in_snaps: Any, out_snaps: Any) -> None:
+        self._b.add_untracked(p.get("name", "op"), p.get("inputs"), p.get("outputs"),
+                              in_snaps=in_snaps, out_snaps=out_snaps)
+
+    def _backward_begin(self, p: dict, _: Any, grad_roots: list) -> None:
+        run = _Run(f"run{len(self._runs)}", p, self._b, grad_roots)
+        self._runs.append(run)
+        self._by_key[p.get("run")] = run
+        self._active.append(run)
+
+    def _node_executed(self, p: dict, _: Any, gin: list, gout: list) -> None:
+        run = self._run_of(p)
+        if run is None:
+            return
+        op = self._b.op_for(p["node"])
+        run.steps.append((int(p.get("step", len(run.steps))), op, gin, gout))
+
+    def _target(self, target: Any) -> tuple[str, str]:
+        if isinstance(target, tuple):  # a non-leaf's hook: (its grad_fn, its output_nr)
+            node, nr = target
+            tid = self._b.output_of(node, nr)
+            return (tid, "tensor") if tid is not None else (self._b.op_for(node), "op")
+        if hasattr(target, "next_functions"):
+            return self._b.op_for(target), "op"
+        return self._b.tensor(target), "tensor"
+
+    def _hook_called(self, p: dict, printed: str, gin: list, gout: Any) -> None:
+        run = self._run_of(p)
+        if run is not None:
+            self._add_hook(run, p.get("target"), p.get("kind"), gin, gout, printed, None)
+
+    def _add_hook(self, run: _Run, target: Any, kind: Any, gin: list, gout: Any,
+                  printed: str, error: str | None) -> None:
+        tid, ttype = self._target(target)
+        run.hooks.append((self._hook_index, tid, ttype, str(kind), gin, gout, printed, error))
+        self._hook_index += 1
+
+    def _grad_accumulated(self, p: dict, snap: Any) -> None:
+        run = self._run_of(p)
+        tid = self._b.set_grad(p["tensor"], p.get("after"), as_snapshot(snap)).id
+        rid = None if run is None else run.id
+        self._history.setdefault(tid, []).append(("accumulate", rid, None, snap))
+        if run is not None:
+            run.accumulated.append(tid)
+
+    def _retain_grad(self, p: dict, snap: Any) -> None:
+        run = self._run_of(p)
+        d = self._b.set_grad(p["tensor"], p.get("grad"), as_snapshot(snap))
+        d.retains_grad = True
+        if run is not None:
+            run.retained.append((d.id, snap))
+
+    def _backward_end(self, p: dict, unfinished: list) -> None:
+        run = self._run_of(p)
+        if run is None:
+            return
+        run.finished = True
+        run.freed = bool(p.get("freed"))
+        run.error = _err(p.get("error"))
+        for target, kind, printed in unfinished:
+            self._add_hook(run, target, kind, [], None, printed, run.error or "raised")
+        if run in self._active:
+            self._active.remove(run)
+        if run.freed:
+            self._b.free_saved(op for _, op, _, _ in run.steps)
+
+    def _grad_reset(self, p: dict, snap: Any) -> None:
+        t, how = p["tensor"], str(p.get("how", "none"))
+        if how == "zero_":  # ``x.grad.zero_()``: the tensor is the grad; find its owner
+            owner = self._b.grad_owner(t)
+            if owner is None:
+                return
+            owner.grad = as_snapshot(snap)
+            tid = owner.id
+        else:  # ``x.grad = None`` or ``x.grad = g``: the tensor is the owner
+            if how == "none":
+                snap = None
+            tid = self._b.set_grad(t, getattr(t, "_grad", None) if snap is not None else None,
+                                   as_snapshot(snap)).id
+        rid = self._active[-1].id if self._active else None
+        self._history.setdefault(tid, []).append(("reset", rid, how, snap))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return a is b
+
+
+def record(names: Mapping[Any, Any] | None = None) -> Recorder:
+    """A :class:`Recorder` to use as a context manager::
+
+        with record(names={"x": x}) as rec:
+            y = (x + 2) ** 2
+            y.backward()
+        graph = rec.graph()
+    """
+    return Recorder(names)
+
+

@@ -1,0 +1,147 @@
+"""The graph model on its own: previews formatted like torch, JSON round trips, look-ups."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import autograd_viz as av
+from autograd_viz import _tensor_str
+from autograd_viz.viz.model import (
+    BackwardRun,
+    BackwardStep,
+    Edge,
+    GradEvent,
+    Graph,
+    HookCall,
+    OpNode,
+    RetainCapture,
+    SavedRef,
+    TensorNode,
+)
+from autograd_viz.viz.preview import SMALL_NUMEL, format_tensor, preview_array, snapshot
+
+finite32 = st.floats(-1e9, 1e9, allow_nan=False, width=32)
+any32 = st.floats(width=32)
+
+
+@settings(max_examples=200)
+@given(hnp.arrays(np.float32, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4), elements=any32))
+def test_small_preview_prints_like_the_engine(a):
+    """Small tensors print exactly as the engine prints them (which equals torch)."""
+    assert preview_array(a).text == repr(av.tensor(a))
+
+
+@given(st.lists(finite32, min_size=0, max_size=12))
+def test_fast_vector_path_matches_engine_printer(vals):
+    a = np.array(vals, dtype=np.float32)
+    assert format_tensor(a) == repr(av.tensor(a))
+
+
+@pytest.mark.parametrize("shape", [(100,), (10, 30), (3, 40, 2), (7, 7, 7), (65,)])
+def test_large_preview_is_summarised_like_the_engine(shape, monkeypatch):
+    """Above SMALL_NUMEL a preview keeps the edges and the statistics, and its text is the
+    engine's summarised print (torch's, with a smaller threshold)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape).astype(np.float32)
+    p = preview_array(a)
+    monkeypatch.setattr(_tensor_str.PRINT_OPTS, "threshold", SMALL_NUMEL)
+    assert p.text == repr(av.tensor(a))
+    assert p.values is None
+    assert p.shape == list(shape)
+    assert p.stats is not None
+    assert p.stats.min == pytest.approx(float(a.min()))
+    assert p.stats.max == pytest.approx(float(a.max()))
+    assert p.stats.mean == pytest.approx(float(a.astype(np.float64).mean()))
+    assert p.stats.std == pytest.approx(float(a.astype(np.float64).std()))
+
+
+def test_small_preview_keeps_values_and_other_dtypes():
+    p = preview_array(np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert p.values == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    assert p.dtype == "float32" and p.shape == [2, 3] and p.stats is None
+    assert preview_array(np.array([1, 2, 3])).text == "tensor([1, 2, 3])"
+    assert preview_array(np.array([True, False])).text == "tensor([ True, False])"
+    assert preview_array(np.zeros((0, 3), np.float32)).text == "tensor([], size=(0, 3))"
+    assert preview_array(np.array(3.0, np.float32)).text == "tensor(3.)"
+
+
+def test_snapshot_is_a_copy():
+    a = np.array([1.0, 2.0], np.float32)
+    s = snapshot(a)
+    a[0] = 99
+    assert s.preview().values == [1.0, 2.0]
+
+
+def _full_graph() -> Graph:
+    val = preview_array(np.array([2.0], np.float32))
+    big = preview_array(np.arange(200, dtype=np.float32))
+    nanp = preview_array(np.array([math.nan, math.inf, -math.inf], np.float32))
+    return Graph(
+        tensors=[
+            TensorNode("t0", "x", [1], "float32", "cpu", True, True, "leaf", value=val, grad=val),
+            TensorNode("t1", None, [200], "float32", "cpu", False, True, "constant", value=big),
+            TensorNode("t2", "y", [3], "float32", "cpu", True, False, "intermediate",
+                       is_output=True, grad_fn="op1", value=nanp,
+                       grad_note="non-leaf, no retain_grad"),
+        ],
+        ops=[
+            OpNode("op0", "AccumulateGrad", "accumulate", variable="t0"),
+            OpNode("op1", "MulBackward0", next_functions=[("op0", 0), (None, 0)],
+                   inputs=["t0", "t1"], outputs=["t2"], saved=[SavedRef("self", "t0")]),
+        ],
+        edges=[Edge("t0", "op0", "variable"), Edge("op0", "op1", "next", 0),
+               Edge("t1", "op1", "constant", 1), Edge("op1", "t2", "output", 0),
+               Edge("t0", "op1", "saved", label="self")],
+        runs=[BackwardRun(
+            "run0", "backward", roots=["t2"], grad_roots=[val],
+            steps=[BackwardStep(1, "op1", [val], [val, None])],
+            hooks=[HookCall(0, "run0", "t2", "tensor", "tensor", [val], None, "hi\n")],
+            retained=[RetainCapture("run0", "t2", val)], accumulated=["t0"], finished=True,
+        )],
+        grad_history={"t0": [GradEvent("t0", "accumulate", "run0", None, val),
+                             GradEvent("t0", "reset", None, "zero_", val)]},
+        incomplete=True, error="ValueError: boom", notes=["a note"],
+    )
+
+
+def test_json_round_trip_is_exact_and_strict():
+    g = _full_graph()
+    text = g.to_json()
+    data = json.loads(text)  # strict JSON: NaN/inf are strings
+    assert data["tensors"][2]["value"]["values"] == ["nan", "inf", "-inf"]
+    back = Graph.from_json(text)
+    assert back.to_dict().keys() == g.to_dict().keys()
+    assert back.tensors[2].value.values[0] != back.tensors[2].value.values[0]  # nan again
+    assert back.tensors[2].value.values[1:] == [math.inf, -math.inf]
+    back.tensors[2].value.values = g.tensors[2].value.values = None
+    assert back == g
+    assert back.ops[1].next_functions == [("op0", 0), (None, 0)]
+    assert Graph.from_dict(g.to_dict()) == g
+
+
+def test_json_is_deterministic_and_plain():
+    assert _full_graph().to_json() == _full_graph().to_json()
+    d = _full_graph().to_dict()
+    assert isinstance(d["tensors"][0], dict) and d["tensors"][0]["id"] == "t0"
+    json.dumps(d, allow_nan=True)
+
+
+def test_lookups():
+    g = _full_graph()
+    assert g.tensor("x").id == "t0" and g.tensor("t2").name == "y"
+    assert g.op("op1").name == "MulBackward0"
+    assert g.node("op0").kind == "accumulate"
+    assert [t.id for t in g.outputs] == ["t2"]
+    assert g.label("t2") == "y" and g.label("op1") == "MulBackward0" and g.label(None) == "None"
+    with pytest.raises(KeyError):
+        g.op("t0")
+    with pytest.raises(KeyError):
+        g.tensor("nope")
+    g.tensors.append(TensorNode("t3", "z", [1], "float32", "cpu", False, True, "constant"))
+    assert g.tensor("z").id == "t3"  # the index follows changes

@@ -1,0 +1,287 @@
+"""Rendering hand-built graph models: DOT grammar, escaping, determinism, collapse of large
+graphs, the text renderer, and draw() with and without Graphviz's ``dot``."""
+from __future__ import annotations
+
+import importlib
+import re
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from autograd_viz import viz
+from autograd_viz.viz.builder import derive_edges
+from autograd_viz.viz.draw import INSTALL_HINT, Drawing
+from autograd_viz.viz.model import (
+    BackwardRun,
+    BackwardStep,
+    Graph,
+    OpNode,
+    SavedRef,
+    TensorNode,
+)
+from autograd_viz.viz.preview import preview_array
+
+EVIL = "<img src=x onerror=alert(1)>"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+
+
+def _t(i, role, name=None, grad_fn=None, value=1.0, **kw):
+    return TensorNode(
+        f"t{i}", name, [1], "float32", "cpu", role != "constant", role != "intermediate",
+        role, grad_fn=grad_fn, value=preview_array(np.array([value], np.float32)), **kw)
+
+
+def small_graph(name="x") -> Graph:
+    """y = x * c (x a leaf, c a constant), with one backward run."""
+    tensors = [
+        _t(0, "leaf", name, grad=preview_array(np.array([3.0], np.float32))),
+        _t(1, "constant", "c", value=3.0),
+        _t(2, "intermediate", "y", grad_fn="op1", value=3.0, is_output=True,
+           grad_note="non-leaf, no retain_grad", hooks=1),
+    ]
+    ops = [
+        OpNode("op0", "AccumulateGrad", "accumulate", variable="t0"),
+        OpNode("op1", "MulBackward0", next_functions=[("op0", 0), (None, 0)],
+               inputs=["t0", "t1"], outputs=["t2"]),
+    ]
+    runs = [BackwardRun("run0", "backward", roots=["t2"],
+                        steps=[BackwardStep(1, "op1"), BackwardStep(2, "op0")])]
+    return Graph(tensors=tensors, ops=ops, edges=derive_edges(tensors, ops), runs=runs)
+
+
+def chain_graph(n: int, shared_constant: bool = False) -> Graph:
+    """x -> n ops in a chain (each also taking a constant) -> output."""
+    tensors = [_t(0, "leaf", "x")]
+    ops = [OpNode("op0", "AccumulateGrad", "accumulate", variable="t0")]
+    prev_t, prev_op = "t0", "op0"
+    const = None
+    if shared_constant:
+        tensors.append(_t(1, "constant", "c"))
+        const = "t1"
+    for i in range(n):
+        if not shared_constant:
+            tensors.append(_t(len(tensors), "constant"))
+            const = tensors[-1].id
+        oid = f"op{len(ops)}"
+        out = _t(len(tensors), "intermediate", grad_fn=oid, is_output=(i == n - 1))
+        tensors.append(out)
+        ops.append(OpNode(oid, "MulBackward0", next_functions=[(prev_op, 0), (None, 0)],
+                          inputs=[prev_t, const], outputs=[out.id]))
+        prev_t, prev_op = out.id, oid
+    return Graph(tensors=tensors, ops=ops, edges=derive_edges(tensors, ops))
+
+
+def wide_graph(n: int) -> Graph:
+    """s = sum of n products x_i * w_i (leaves), as a chain of adds."""
+    tensors, ops = [], []
+
+    def leaf(name):
+        tensors.append(_t(len(tensors), "leaf", name))
+        ops.append(OpNode(f"op{len(ops)}", "AccumulateGrad", "accumulate",
+                          variable=tensors[-1].id))
+        return tensors[-1].id, ops[-1].id
+
+    def op(name, a, b):
+        oid = f"op{len(ops)}"
+        out = _t(len(tensors), "intermediate", grad_fn=oid)
+        ops.append(OpNode(oid, name, next_functions=[(a[1], 0), (b[1], 0)],
+                          inputs=[a[0], b[0]], outputs=[out.id]))
+        tensors.append(out)
+        return out.id, oid
+
+    acc = None
+    for i in range(n):
+        p = op("MulBackward0", leaf(f"x{i}"), leaf(f"w{i}"))
+        acc = p if acc is None else op("AddBackward0", acc, p)
+    tensors[-1].is_output = True
+    return Graph(tensors=tensors, ops=ops, edges=derive_edges(tensors, ops))
+
+
+def _nodes(src: str) -> list[str]:
+    return re.findall(r"^\t+(\w+) \[label=", src, flags=re.M)
+
+
+# -- grammar ------------------------------------------------------------------------------
+def test_dot_shows_names_values_grads_and_a_legend():
+    src = viz.dot_source(small_graph())
+    assert _nodes(src) == ["t0", "op0", "t1", "op1", "t2", "legend"]
+    assert "<B>x</B>" in src and "tensor([1.])" in src and "grad: tensor([3.])" in src
+    assert "grad: None (non-leaf, no retain_grad)" in src
+    assert "MulBackward0" in src and "AccumulateGrad" in src
+    assert "[hook ×1]" in src
+    assert "backward #1" in src
+    assert "\tt0 -> op0" in src and "\top0 -> op1" in src and "\top1 -> t2" in src
+    assert re.search(r"\tt1 -> op1 \[style=dashed", src)  # constants: dashed
+    legend = src[src.index("cluster_legend"):]
+    for entry in ("leaf (requires grad)", "constant (no grad)", "output", "AccumulateGrad",
+                  "op (backward node)", "[hook ×n]"):
+        assert entry in legend
+
+
+def test_options_change_what_labels_show():
+    g = small_graph()
+    src = viz.dot_source(g, show_data=False, show_grad=False, show_shape=False,
+                         show_hooks=False, rankdir="LR", legend=False)
+    assert "tensor([1.])" not in src and "grad:" not in src and "float32" not in src
+    assert "hook" not in src and "cluster_legend" not in src and "rankdir=LR" in src
+    hl = viz.dot_source(g, highlight=["y", "op0"])
+    assert len(re.findall(r'color="#e8000b" penwidth=3', hl)) == 2
+
+
+def test_saved_tensors_only_when_asked():
+    g = small_graph()
+    g.ops[1].saved = [SavedRef("self", "t0"), SavedRef("other", "t1")]
+    g.edges = derive_edges(g.tensors, g.ops)
+    assert "style=dotted" not in viz.dot_source(g)
+    src = viz.dot_source(g, show_saved=True)
+    assert src.count("style=dotted") == 2 and "saved: self, other" in src
+
+
+def test_to_dot_returns_a_digraph_with_the_same_source():
+    graphviz = pytest.importorskip("graphviz")
+    d = viz.to_dot(small_graph())
+    assert isinstance(d, graphviz.Digraph)
+    assert d.source == viz.dot_source(small_graph())
+
+
+# -- escaping -----------------------------------------------------------------------------
+def test_every_user_string_is_escaped():
+    g = small_graph(name=EVIL)
+    g.ops[1].name = EVIL
+    g.error, g.incomplete = f"ValueError: {EVIL}", True
+    g.notes = [EVIL]
+    src = viz.dot_source(g)
+    assert "<img" not in src
+    assert "&lt;img src=x onerror=alert(1)&gt;" in src
+    assert src.count("&lt;img") == 4  # tensor name, op name, error note, note
+    txt = viz.to_text(g)
+    assert EVIL in txt  # text output is plain text
+
+
+@needs_dot
+def test_escaped_names_render_as_text_in_svg():
+    g = small_graph(name=EVIL + ' " & \\ \x07')
+    svg = viz.draw(g).svg()
+    assert svg is not None and "<img" not in svg
+    assert "&lt;img src=x onerror=alert(1)&gt;" in svg
+
+
+# -- determinism --------------------------------------------------------------------------
+def test_dot_is_deterministic():
+    assert viz.dot_source(chain_graph(50)) == viz.dot_source(chain_graph(50))
+    assert viz.dot_source(wide_graph(200)) == viz.dot_source(wide_graph(200))
+
+
+@needs_dot
+def test_svg_is_deterministic_and_real():
+    a, b = viz.draw(small_graph()).svg(), viz.draw(small_graph()).svg()
+    assert a == b
+    assert a.startswith("<?xml") and "<svg" in a and "MulBackward0" in a
+    assert "Generated by graphviz" not in a  # no version stamp to differ between machines
+    bundle = viz.draw(small_graph())._repr_mimebundle_()
+    assert bundle["image/svg+xml"] == a and "MulBackward0" in bundle["text/plain"]
+
+
+@needs_dot
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG"),
+                                           (".pdf", b"%PDF"), (".dot", b"digraph")])
+def test_save_formats(tmp_path, suffix, magic):
+    d = viz.draw(small_graph())
+    out = d.save(tmp_path / f"g{suffix}")
+    assert out == tmp_path / f"g{suffix}"
+    assert out.read_bytes().startswith(magic)
+
+
+# -- no Graphviz ----------------------------------------------------------------------------
+def test_without_dot_draw_falls_back_to_text(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` anywhere
+    d = viz.draw(small_graph())
+    assert isinstance(d, Drawing)
+    assert d.svg() is None
+    bundle = d._repr_mimebundle_()
+    assert set(bundle) == {"text/plain"}
+    text = bundle["text/plain"]
+    assert text.splitlines()[0] == INSTALL_HINT and "apt-get install graphviz" in text
+    assert "MulBackward0" in text and repr(d) == text
+    with pytest.warns(RuntimeWarning, match="apt-get install graphviz"):
+        out = d.save(tmp_path / "g.svg")
+    assert out == tmp_path / "g.dot" and out.read_text().startswith("digraph")
+    with pytest.warns(RuntimeWarning):
+        assert d.save(tmp_path / "g.png").suffix == ".dot"
+    assert d.save(tmp_path / "h.dot").read_text() == d.source
+
+
+def test_dot_failure_falls_back_to_text(monkeypatch):
+    draw_mod = importlib.import_module("autograd_viz.viz.draw")  # `viz.draw` is the function
+
+    def broken(source, fmt):
+        raise RuntimeError("dot failed (1): syntax error")
+
+    monkeypatch.setattr(draw_mod, "run_dot", broken)
+    d = viz.draw(small_graph())
+    assert d.svg() is None
+    assert "could not draw" in d._repr_mimebundle_()["text/plain"]
+
+
+# -- large graphs ---------------------------------------------------------------------------
+def test_long_chain_collapses_with_counts_and_a_note():
+    g = chain_graph(2000)
+    src = viz.dot_source(g, max_nodes=300)
+    nodes = _nodes(src)
+    assert len(nodes) <= 301  # + legend
+    assert "sum0" in nodes
+    assert "nodes collapsed" in src and "max_nodes=300" in src
+    assert "MulBackward0 ×" in src
+    # both ends stay visible: the leaf and the output
+    assert "t0" in nodes and g.tensors[-1].id in nodes
+    full = viz.dot_source(g, max_nodes=0)
+    assert len(_nodes(full)) == len(g.tensors) + len(g.ops) + 1
+
+
+def test_shared_constant_keeps_one_counted_edge_into_the_summary():
+    g = chain_graph(1000, shared_constant=True)
+    src = viz.dot_source(g, max_nodes=100)
+    assert len(_nodes(src)) <= 101
+    assert re.search(r"\tt1 -> sum\d+ \[style=dashed color=\"#999999\" label=<×\d", src)
+
+
+def test_wide_graph_collapses_far_from_the_outputs():
+    g = wide_graph(1000)
+    src = viz.dot_source(g, max_nodes=200)
+    nodes = _nodes(src)
+    assert len(nodes) <= 201
+    assert g.tensors[-1].id in nodes  # the output is kept
+    assert "nodes collapsed" in src and "AddBackward0 ×" in src
+
+
+def test_small_graphs_never_collapse():
+    src = viz.dot_source(chain_graph(40), max_nodes=300)
+    assert "collapsed" not in src
+
+
+def test_dot_of_a_10000_op_graph_is_fast():
+    g = chain_graph(10_000)
+    t = time.perf_counter()
+    src = viz.dot_source(g)
+    elapsed = time.perf_counter() - t
+    assert len(_nodes(src)) <= 301
+    assert elapsed < 1.0, elapsed
+
+
+# -- text --------------------------------------------------------------------------------
+def test_text_tree():
+    txt = viz.to_text(small_graph())
+    lines = txt.splitlines()
+    assert lines[0].startswith("autograd graph (record): 3 tensors, 2 ops, 1 backward run")
+    assert lines[1].startswith("y [output, hook ×1] (1,) float32 = tensor([3.])")
+    assert "└── MulBackward0 (op1)" in txt and "x [leaf]" in txt and "grad: tensor([3.])" in txt
+    assert "run0: backward(y)" in txt and "1. MulBackward0 (op1)" in txt
+
+
+def test_text_of_huge_graphs_is_bounded():
+    txt = viz.to_text(chain_graph(5000), max_lines=100)
+    assert len(txt.splitlines()) < 130
+    assert "more nodes not shown" in txt
+    assert "not indented further" in viz.to_text(chain_graph(60))
