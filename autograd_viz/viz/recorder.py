@@ -380,6 +380,9 @@ class Recorder:
     def _target(self, target: Any) -> tuple[str, str]:
         if isinstance(target, tuple):  # a non-leaf's hook: (its grad_fn, its output_nr)
             node, nr = target
+            var = getattr(node, "variable", None)
+            if var is not None:  # a leaf's hook, reported through its AccumulateGrad
+                return self._b.tensor(var), "tensor"
             tid = self._b.output_of(node, nr)
             return (tid, "tensor") if tid is not None else (self._b.op_for(node), "op")
         if hasattr(target, "next_functions"):
