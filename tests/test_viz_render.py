@@ -115,7 +115,7 @@ def test_dot_shows_names_values_grads_and_a_legend():
     assert "\tt0 -> op0" in src and "\top0 -> op1" in src and "\top1 -> t2" in src
     assert re.search(r"\tt1 -> op1 \[style=dashed", src)  # constants: dashed
     legend = src[src.index("cluster_legend"):]
-    for entry in ("leaf (requires grad)", "constant (no grad)", "output", "AccumulateGrad",
+    for entry in ("leaf (requires grad)", "constant (no grad", "output", "AccumulateGrad",
                   "op (backward node)", "[hook ×n]"):
         assert entry in legend
 
@@ -254,6 +254,16 @@ def test_wide_graph_collapses_far_from_the_outputs():
     assert len(nodes) <= 201
     assert g.tensors[-1].id in nodes  # the output is kept
     assert "nodes collapsed" in src and "AddBackward0 ×" in src
+
+
+def test_named_and_hooked_tensors_survive_collapse():
+    g = chain_graph(3000)
+    g.tensors[3001].name = "middle"
+    g.tensors[4001].hooks = 2
+    src = viz.dot_source(g, max_nodes=300, highlight=["t2501"])
+    nodes = _nodes(src)
+    assert {"t3001", "t4001", "t2501"} <= set(nodes) and len(nodes) <= 301
+    assert "<B>middle</B>" in src and "[hook ×2]" in src
 
 
 def test_small_graphs_never_collapse():

@@ -1,8 +1,10 @@
 """Shrink a large drawing to at most ``max_nodes`` nodes, deterministically, in linear time.
 
 1. Long chains (nodes with exactly one core predecessor and one core successor) lose their
-   middle, keeping ``keep_ends`` nodes at each end; longest chains first, until the graph
-   fits. Leaves and constants that only feed a collapsed stretch go with it.
+   middle, keeping ``keep_ends`` nodes at each end (more when ``max_nodes`` is larger);
+   longest chains first, until the graph fits. Nodes in ``keep`` (named tensors, hooks,
+   outputs, highlights) break chains and are never hidden by this step. Leaves and
+   constants that only feed a collapsed stretch go with it.
 2. If it still does not fit, the nodes nearest the outputs are kept (breadth first towards the
    inputs) and each connected rest becomes one summary node.
 Summary nodes carry counts per group (op name, "tensor", ...).
@@ -43,9 +45,12 @@ def collapse(
     group: dict[str, str],
     peripheral: set[str],
     max_nodes: int,
-    keep_ends: int = 3,
+    keep_ends: int | None = None,
+    keep: set[str] | frozenset[str] = frozenset(),
 ) -> Collapsed:
     """Decide which of ``nodes`` to hide so that at most ``max_nodes`` are drawn."""
+    if keep_ends is None:
+        keep_ends = max(2, min(12, max_nodes // 25))
     total = len(nodes)
     if max_nodes <= 0 or total <= max_nodes:
         return Collapsed({}, [], total)
@@ -58,9 +63,10 @@ def collapse(
     owner: dict[str, int] = {}  # node -> index into members
     members: list[list[str]] = []
     shown = total
-    shown = _chains(nodes, succ, pred, peripheral, max_nodes, keep_ends, owner, members, shown)
+    shown = _chains(nodes, succ, pred, peripheral, keep, max_nodes, keep_ends, owner, members,
+                    shown)
     if shown > max_nodes:
-        _budget(nodes, succ, pred, max_nodes, owner, members)
+        _budget(nodes, succ, pred, max_nodes, owner, members, keep)
     # number the summaries in order of their first member, count the groups
     index = {n: k for k, n in enumerate(nodes)}
     order = sorted(
@@ -91,12 +97,15 @@ def _only(xs: list[str], skip: set[str]) -> str | None:
     return found
 
 
-def _chains(nodes, succ, pred, peripheral, max_nodes, keep_ends, owner, members, shown) -> int:  # noqa: ANN001
-    # the one core predecessor / successor of each core node (None: zero or several)
+def _chains(nodes, succ, pred, peripheral, keep, max_nodes, keep_ends, owner, members,  # noqa: ANN001
+            shown) -> int:  # noqa: ANN001
+    # the one core predecessor / successor of each core node (None: zero or several);
+    # kept nodes count as neither, so they end chains
+    skip = peripheral | keep
     one_pred: dict[str, str | None] = {}
     one_succ: dict[str, str | None] = {}
     for n in nodes:
-        if n in peripheral:
+        if n in skip:
             continue
         one_pred[n] = _only(pred[n], peripheral)
         one_succ[n] = _only(succ[n], peripheral)
@@ -132,7 +141,8 @@ def _chains(nodes, succ, pred, peripheral, max_nodes, keep_ends, owner, members,
             owner[m] = k
         shown -= len(middle) - 1
         # leaves/constants that feed only this stretch go with it
-        work = [p for m in middle for p in pred[m] if p in peripheral and p not in owner]
+        work = [p for m in middle for p in pred[m]
+                if p in peripheral and p not in owner and p not in keep]
         while work:
             p = work.pop()
             if p in owner or not succ[p] or any(owner.get(s) != k for s in succ[p]):
@@ -140,11 +150,11 @@ def _chains(nodes, succ, pred, peripheral, max_nodes, keep_ends, owner, members,
             owner[p] = k
             members[k].append(p)
             shown -= 1
-            work.extend(q for q in pred[p] if q in peripheral and q not in owner)
+            work.extend(q for q in pred[p] if q in peripheral and q not in owner and q not in keep)
     return shown
 
 
-def _budget(nodes, succ, pred, max_nodes, owner, members) -> None:  # noqa: ANN001
+def _budget(nodes, succ, pred, max_nodes, owner, members, keep) -> None:  # noqa: ANN001
     """Keep what is nearest the outputs; fold each connected rest into one summary."""
     unit = {n: (f"#{owner[n]}" if n in owner else n) for n in nodes}
     units: list[str] = []
@@ -164,6 +174,7 @@ def _budget(nodes, succ, pred, max_nodes, owner, members) -> None:  # noqa: ANN0
     budget = max(1, max_nodes - min(MAX_SUMMARIES, max(1, max_nodes // 10)))
     kept: set[str] = set()
     queue = [u for u in units if not u_succ[u]] or units[:1]
+    queue += [u for u in units if u in keep and u_succ[u]][: budget // 4]
     head = 0
     for u in queue:
         kept.add(u)

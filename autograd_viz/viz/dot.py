@@ -43,13 +43,13 @@ _EDGE_STYLE = {
 }
 _LEGEND = {
     "leaf": ("#cfe2ff", "", "leaf (requires grad)"),
-    "constant": ("#eeeeee", "dashed", "constant (no grad)"),
+    "constant": ("#eeeeee", "", "constant (no grad, dashed)"),
     "intermediate": ("#fff4c2", "", "intermediate"),
     "output": ("#c8f0c0", "", "output"),
     "saved": ("#ffe3c2", "", "saved tensor (dotted edge)"),
     "function": ("#e6e6e6", "rounded", "op (backward node)"),
     "accumulate": ("#e2d9f3", "rounded", "AccumulateGrad"),
-    "untracked": ("#ffffff", "dashed", "op run without grad"),
+    "untracked": ("#ffffff", "rounded", "op run without grad (dashed)"),
     "summary": ("#f5f5f5", "", "collapsed nodes"),
     "hook": ("#ffd9b3", "", "[hook ×n] hook registered"),
     "retain": ("#cce4f7", "", "[retain_grad] non-leaf keeps .grad"),
@@ -122,14 +122,15 @@ def _dot_lines(
                 if t.role != "intermediate" or t.saved_only:
                     peripheral.add(n)
         pairs = [(e.src, e.dst) for e in edges]
-        col = collapse(order, pairs, group, peripheral, max_nodes)
+        keep = {t.id for t in tensors.values()
+                if t.name or t.hooks or t.retains_grad or t.is_output}
+        keep |= _highlighted(g, highlight)
+        col = collapse(order, pairs, group, peripheral, max_nodes, keep=keep)
     else:
         col = Collapsed({}, [], len(order))
     hidden = col.hidden
 
-    wanted = set(highlight or ())
-    hl = {t.id for t in g.tensors if t.id in wanted or (t.name is not None and t.name in wanted)}
-    hl |= {o for o in ops if o in wanted}
+    hl = _highlighted(g, highlight)
     steps = _steps(g)
     op_hooks: dict[str, int] = {}
     for r in g.runs:
@@ -212,6 +213,15 @@ def _dot_lines(
             out.append(f"\t\tlegend [label={legend_html} shape=plaintext style=solid]\n")
             out.append("\t}\n")
     return out
+
+
+def _highlighted(g: Graph, highlight: Iterable[str] | None) -> set[str]:
+    """Ids of the nodes named by ``highlight`` (ids, or tensor names)."""
+    wanted = set(highlight or ())
+    if not wanted:
+        return set()
+    hl = {t.id for t in g.tensors if t.id in wanted or (t.name is not None and t.name in wanted)}
+    return hl | {o.id for o in g.ops if o.id in wanted}
 
 
 def _ident(value: str) -> str:
