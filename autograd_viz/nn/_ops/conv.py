@@ -1,0 +1,215 @@
+"""2-D convolution (``ConvolutionBackward0``): strided windows of the padded input and one
+batched matrix multiply, forward and backward, on NumPy or CuPy.
+
+Three bilinear maps close under differentiation, so gradients of any order work:
+``C(x, w)`` the convolution, ``Cx(g, w)`` its adjoint in ``x`` (a transposed convolution,
+computed as a convolution of the dilated, padded ``g`` with the flipped kernel) and
+``Cw(x, g)`` its adjoint in ``w``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ...autograd.function import Op
+from ...ops._core import apply
+from ...tensor import Tensor
+from ._util import dilate, pad2d, pair, short_name, windows, xp_of
+
+
+class ConvParams:
+    """Stride, padding (top, bottom, left, right), dilation and groups of one call."""
+
+    __slots__ = ("stride", "pads", "dilation", "groups")
+
+    def __init__(self, stride: tuple, pads: tuple, dilation: tuple, groups: int) -> None:
+        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
+
+
+def _im2col(xpad: Any, kernel: tuple, p: ConvParams, out_hw: tuple | None = None) -> Any:
+    """(G, N*Ho*Wo, Cg*kh*kw) patches of an already padded input (one copy)."""
+    n, c = xpad.shape[:2]
+    g = p.groups
+    win = windows(xpad, kernel, p.stride, p.dilation, out_hw)
+    ho, wo = win.shape[2:4]
+    cols = win.reshape(n, g, c // g, ho, wo, kernel[0], kernel[1])
+    cols = cols.transpose(1, 0, 3, 4, 2, 5, 6)
+    return cols.reshape(g, n * ho * wo, (c // g) * kernel[0] * kernel[1]), (ho, wo)
+
+
+def _corr(xpad: Any, w: Any, p: ConvParams) -> Any:
+    """Cross-correlation of a padded input with ``w`` (O, Cg, kh, kw): (N, O, Ho, Wo)."""
+    n = xpad.shape[0]
+    o, _, kh, kw = w.shape
+    g = p.groups
+    cols, (ho, wo) = _im2col(xpad, (kh, kw), p)
+    wm = w.reshape(g, o // g, -1).transpose(0, 2, 1)
+    out = cols @ wm  # (G, N*Ho*Wo, O/G): the one matrix multiply
+    out = out.reshape(g, n, ho, wo, o // g).transpose(1, 0, 4, 2, 3).reshape(n, o, ho, wo)
+    return xp_of(out).ascontiguousarray(out)
+
+
+def conv_forward(x: Any, w: Any, p: ConvParams) -> Any:
+    """``C(x, w)`` on arrays."""
+    return _corr(pad2d(x, p.pads), w, p)
+
+
+def conv_input_grad(g: Any, w: Any, x_hw: tuple, p: ConvParams) -> Any:
+    """``Cx(g, w)``: the gradient w.r.t. the input, for input spatial size ``x_hw``."""
+    o, cg, kh, kw = w.shape
+    gr = p.groups
+    (dh, dw), (t, b, l, r) = p.dilation, p.pads
+    hp, wp = x_hw[0] + t + b, x_hw[1] + l + r
+    gd = dilate(g, p.stride)
+    gd = pad2d(gd, ((kh - 1) * dh, hp - gd.shape[2], (kw - 1) * dw, wp - gd.shape[3]))
+    wt = w.reshape(gr, o // gr, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    wt = wt.reshape(gr * cg, o // gr, kh, kw)
+    gxp = _corr(gd, wt, ConvParams((1, 1), (0, 0, 0, 0), p.dilation, gr))
+    return gxp[:, :, t:t + x_hw[0], l:l + x_hw[1]]
+
+
+def conv_weight_grad(x: Any, g: Any, w_shape: tuple, p: ConvParams) -> Any:
+    """``Cw(x, g)``: the gradient w.r.t. the weight."""
+    o, cg, kh, kw = w_shape
+    n = x.shape[0]
+    gr = p.groups
+    ho, wo = g.shape[2:]
+    cols, _ = _im2col(pad2d(x, p.pads), (kh, kw), p, (ho, wo))
+    gm = g.reshape(n, gr, o // gr, ho * wo).transpose(1, 2, 0, 3).reshape(gr, o // gr, -1)
+    return (gm @ cols).reshape(o, cg, kh, kw)
+
+
+class ConvolutionBackward0(Op):
+    """``conv2d(input, weight, bias)``."""
+
+    def forward(self, x, w, *bias, params):
+        self.p = params
+        self.x_hw, self.w_shape = x.shape[2:], w.shape
+        self.has_bias = bool(bias)
+        n = self.needs
+        if n:
+            self.save(input=self.inputs[0] if n[1] else None,
+                      weight=self.inputs[1] if n[0] else None)
+        out = conv_forward(x, w, params)
+        if bias:
+            out += bias[0].reshape(1, -1, 1, 1)
+        return out
+
+    def backward(self, g):
+        x, w = self.saved()
+        n = self.needs
+        gx = apply(ConvInputGrad, (g, w), x_hw=self.x_hw, params=self.p) if n[0] else None
+        gw = apply(ConvWeightGrad, (x, g), w_shape=self.w_shape, params=self.p) \
+            if n[1] else None
+        if not self.has_bias:
+            return gx, gw
+        return gx, gw, (g.sum(dim=(0, 2, 3)) if n[2] else None)
+
+
+class ConvInputGrad(Op):
+    """``Cx(g, w)``, the input gradient (appears in double backward)."""
+
+    _name = "ConvolutionBackwardBackward0"
+
+    def forward(self, g, w, x_hw, params):
+        self.p, self.x_hw = params, x_hw
+        self.save(grad_output=self.inputs[0], weight=self.inputs[1])
+        return conv_input_grad(g, w, x_hw, params)
+
+    def backward(self, gg):
+        g, w = self.saved()
+        n = self.needs
+        return (apply(ConvolutionBackward0, (gg, w), params=self.p) if n[0] else None,
+                apply(ConvWeightGrad, (gg, g), w_shape=tuple(w.shape), params=self.p)
+                if n[1] else None)
+
+
+class ConvWeightGrad(Op):
+    """``Cw(x, g)``, the weight gradient (appears in double backward)."""
+
+    _name = "ConvolutionBackwardBackward0"
+
+    def forward(self, x, g, w_shape, params):
+        self.p, self.w_shape = params, w_shape
+        self.save(input=self.inputs[0], grad_output=self.inputs[1])
+        return conv_weight_grad(x, g, w_shape, params)
+
+    def backward(self, gg):
+        x, g = self.saved()
+        n = self.needs
+        return (apply(ConvInputGrad, (g, gg), x_hw=tuple(x.shape[2:]), params=self.p)
+                if n[0] else None,
+                apply(ConvolutionBackward0, (x, gg), params=self.p) if n[1] else None)
+
+
+def _same_pads(kernel: tuple, dilation: tuple) -> tuple:
+    pads = []
+    for k, d in zip(kernel, dilation):
+        total = d * (k - 1)
+        pads += [total // 2, total - total // 2]
+    return tuple(pads)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of ``input`` (N, C, H, W) or (C, H, W) with ``weight``
+    (O, C/groups, kh, kw); ``padding`` may be an int, a pair, ``'valid'`` or ``'same'``."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
+                           f"input of size: {list(input.shape)}")
+    if weight.ndim != 4:
+        raise RuntimeError(f"weight should have at least three dimensions, got {weight.ndim}"
+                           if weight.ndim < 3 else "Expected 4-dimensional weight for 4-"
+                           f"dimensional input, but got weight of size {list(weight.shape)}")
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    kh, kw = weight.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0, 0, 0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = _same_pads((kh, kw), dilation)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        ph, pw = pair(padding, "padding")
+        pads = (ph, ph, pw, pw)
+    c = x.shape[1]
+    if weight.shape[1] * groups != c:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
+                           f"expected input{list(x.shape)} to have {weight.shape[1] * groups} "
+                           f"channels, but got {c} channels instead")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"{list(weight.shape)} instead")
+    hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
+    ekh, ekw = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    if hp < ekh or wp < ekw:
+        raise RuntimeError(f"Calculated padded input size per channel: ({hp} x {wp}). Kernel "
+                           f"size: ({ekh} x {ekw}). Kernel size can't be greater than actual "
+                           "input size")
+    if bias is not None:
+        if bias.dtype is not x.dtype:
+            raise RuntimeError(f"Input type ({short_name(x)}) and bias type "
+                               f"({short_name(bias)}) should be the same")
+        if bias.ndim != 1 or bias.shape[0] != weight.shape[0]:
+            raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to "
+                               f"be 1-dimensional with {weight.shape[0]} elements, but got "
+                               f"bias of size {list(bias.shape)} instead")
+    if weight.dtype is not x.dtype:
+        raise RuntimeError(f"expected scalar type {_cap(x)} but found {_cap(weight)}")
+    if x.device != weight.device:
+        raise RuntimeError(f"Input type ({x.device}) and weight type ({weight.device}) should "
+                           "be the same")
+    params = ConvParams(stride, pads, dilation, int(groups))
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    out = apply(ConvolutionBackward0, inputs, params=params)
+    return out.squeeze(0) if unbatched else out
+
+
+def _cap(t: Tensor) -> str:
+    from ._util import cap_name
+    return cap_name(t)

@@ -1,0 +1,159 @@
+"""Loss nodes with PyTorch's names: ``MseLossBackward0``, ``NllLossBackward0``,
+``NllLoss2DBackward0``, ``BinaryCrossEntropyBackward0``,
+``BinaryCrossEntropyWithLogitsBackward0``. Backward is written in Tensor ops."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import _backend as B
+from ...autograd.function import Op
+from ...tensor import Tensor
+from ._util import wrap, xp_of
+
+
+def _reduce_arr(a: Any, reduction: str) -> Any:
+    if reduction == "mean":
+        return a.mean()
+    if reduction == "sum":
+        return a.sum()
+    return a
+
+
+class MseLossBackward0(Op):
+    def forward(self, x, t, reduction):
+        self.red, self.n = reduction, x.size
+        self.save(self=self.inputs[0], target=self.inputs[1])
+        d = x - t
+        return _reduce_arr(d * d, reduction)
+
+    def backward(self, g):
+        x, t = self.saved()
+        norm = 2.0 / self.n if self.red == "mean" else 2.0
+        gx = (x - t) * norm * g
+        n = self.needs
+        return (gx if n[0] else None, -gx if n[1] else None)
+
+
+class NllLossBackward0(Op):
+    """``-weight[t] * input[..., t, ...]`` over the class dim 1 (input (N, C, ...))."""
+
+    def forward(self, x, target, weight, ignore_index, reduction):
+        xp = xp_of(x)
+        self.red, self.in_shape = reduction, x.shape
+        squeeze = x.ndim == 1
+        if squeeze:
+            x, target = x[None], target.reshape(1)
+        c = x.shape[1]
+        valid = target != ignore_index
+        bad = valid & ((target < 0) | (target >= c))
+        if bool(bad.any()):
+            raise IndexError(f"Target {int(target[bad].ravel()[0])} is out of bounds.")
+        t_safe = xp.where(valid, target, 0)
+        w = (xp.asarray(weight)[t_safe] if weight is not None
+             else xp.ones(t_safe.shape, dtype=x.dtype)) * valid
+        w = w.astype(x.dtype, copy=False)
+        picked = xp.take_along_axis(x, t_safe[:, None], axis=1)[:, 0]
+        losses = -(w * picked)
+        coef = xp.zeros(x.shape, dtype=x.dtype)
+        xp.put_along_axis(coef, t_safe[:, None], -w[:, None], axis=1) if xp is np else \
+            _cp_put(coef, t_safe, -w)
+        if reduction == "mean":
+            total = w.sum()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out = losses.sum() / total
+                coef = coef / total
+        elif reduction == "sum":
+            out = losses.sum()
+        else:
+            out = losses[0] if squeeze else losses
+        self.coef = coef.reshape(self.in_shape) if squeeze else coef
+        return xp.asarray(out, dtype=x.dtype)
+
+    def backward(self, g):
+        if self.red == "none" and len(self.in_shape) > 1:
+            g = g.unsqueeze(1)
+        return wrap(self.coef) * g
+
+
+class NllLoss2DBackward0(NllLossBackward0):
+    pass
+
+
+def _cp_put(coef: Any, t: Any, vals: Any) -> None:
+    xp = xp_of(coef)
+    grids = list(xp.indices(t.shape, sparse=True))
+    idx = [grids[0], t] + grids[1:]
+    coef[tuple(idx)] = vals
+
+
+class BinaryCrossEntropyBackward0(Op):
+    def forward(self, x, t, weight, reduction):
+        xp = xp_of(x)
+        if bool(((x < 0) | (x > 1)).any()):
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        self.red, self.n, self.w = reduction, x.size, weight
+        self.save(self=self.inputs[0], target=self.inputs[1])
+        loss = (t - 1) * xp.maximum(xp.log1p(-x), -100) - t * xp.maximum(xp.log(x), -100)
+        if weight is not None:
+            loss = loss * weight
+        return xp.asarray(_reduce_arr(loss, self.red), dtype=x.dtype)
+
+    def backward(self, g):
+        x, t = self.saved()
+        n = self.needs
+        scale = g / self.n if self.red == "mean" else g
+        w = wrap(self.w) if self.w is not None else None
+        gx = gt = None
+        if n[0]:
+            gx = (x - t) / ((1 - x) * x).clamp_min(1e-12) * scale
+            gx = gx * w if w is not None else gx
+        if n[1]:
+            gt = ((-x).log1p().clamp_min(-100) - x.log().clamp_min(-100)) * scale
+            gt = gt * w if w is not None else gt
+        return gx, gt
+
+
+def _log_sigmoid(x: Any) -> Any:
+    xp = xp_of(x)
+    return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+class BinaryCrossEntropyWithLogitsBackward0(Op):
+    def forward(self, x, t, weight, pos_weight, reduction):
+        self.red, self.n, self.w, self.pw = reduction, x.size, weight, pos_weight
+        self.save(self=self.inputs[0], target=self.inputs[1])
+        ls = _log_sigmoid(x)
+        if pos_weight is not None:
+            ls = ls * ((pos_weight - 1) * t + 1)
+        loss = (1 - t) * x - ls
+        if weight is not None:
+            loss = loss * weight
+        return xp_of(x).asarray(_reduce_arr(loss, self.red), dtype=x.dtype)
+
+    def backward(self, g):
+        x, t = self.saved()
+        n = self.needs
+        scale = g / self.n if self.red == "mean" else g
+        w = wrap(self.w) if self.w is not None else None
+        gx = gt = None
+        if n[0]:
+            if self.pw is not None:
+                pt = wrap(self.pw) * t
+                gx = ((pt + 1 - t) * x.sigmoid() - pt) * scale
+            else:
+                gx = (x.sigmoid() - t) * scale
+            gx = gx * w if w is not None else gx
+        if n[1]:
+            if self.pw is not None:
+                s = x.sigmoid()
+                gt = ((1 - s).log() - wrap(self.pw) * s.log()) * scale
+            else:
+                gt = -x * scale
+            gt = gt * w if w is not None else gt
+        return gx, gt
+
+
+def target_dtype_ok(target: Tensor) -> bool:
+    return target.dtype in (B.int64, B.uint8)
