@@ -1,0 +1,252 @@
+"""The explorer: one long-lived widget per ``%%autograd`` cell, updated in place.
+
+Layout (an ``ipywidgets.VBox`` with class ``agv-explorer``)::
+
+    header      what the cell built; a red banner when the recording is incomplete
+    toolbar     label toggles (values, grads, shapes, saved, hooks) and the layout direction
+    main        GraphCanvas (anywidget: SVG, zoom, pan, click) | inspector (HTML)
+    stepper     Play + IntSlider over the executed nodes of every backward run, and a label
+    step card   the node at the current step with the gradients flowing in and out
+    timeline    .grad of each leaf (and retain_grad tensor) over the cell's backward calls
+
+All panel HTML is made in Python (see :mod:`.panels`), so it is testable without a front end:
+set ``explorer.canvas.selected = "t0"`` and read ``explorer.inspector.value``.
+Displayed, the explorer also carries ``image/svg+xml`` and ``text/plain`` in its mimebundle,
+so a saved notebook shows the graph without a kernel or widget state.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as W
+
+from ..render import Recording, ShowOptions, drawing
+from . import panels
+from .canvas import GraphCanvas
+
+_TOGGLES = (
+    ("data", "values", "show tensor values in the nodes"),
+    ("grad", "grads", "show .grad in the nodes"),
+    ("shape", "shapes", "show shape and dtype in the nodes"),
+    ("saved", "saved", "show the tensors ops saved for backward"),
+    ("hooks", "hooks", "show hook badges and what hooks printed"),
+)
+_RANKDIRS = (("inputs at bottom", "BT"), ("inputs on top", "TB"), ("left to right", "LR"),
+             ("right to left", "RL"))
+
+
+class Explorer(W.VBox):
+    """Interactive view of one :class:`~autograd_viz.jupyter.render.Recording`."""
+
+    def __init__(self, recording: Recording | None = None, *, step: bool = False,
+                 **kwargs: Any) -> None:
+        self._recording: Recording | None = None
+        self._steps: list[panels.FlatStep] = []
+        self._hists: dict[tuple[str, str], panels.Histogram] = {}
+        self._svg = ""
+        self._busy = False
+
+        self.header = W.HTML()
+        self.header.add_class("agv-header-box")
+
+        self.toggles: dict[str, W.ToggleButton] = {}
+        for key, text, tip in _TOGGLES:
+            b = W.ToggleButton(value=False, description=text, tooltip=tip,
+                               layout=W.Layout(width="auto"))
+            b.add_class("agv-toggle")
+            b.add_class(f"agv-toggle-{key}")
+            b.observe(self._on_toggle, "value")
+            self.toggles[key] = b
+        self.rankdir = W.Dropdown(options=_RANKDIRS, value="BT",
+                                  layout=W.Layout(width="150px"))
+        self.rankdir.add_class("agv-rankdir")
+        self.rankdir.observe(self._on_toggle, "value")
+        label = W.HTML('<span class="agv-toolbar-label">show</span>')
+        self.toolbar = W.HBox([label, *self.toggles.values(), self.rankdir])
+        self.toolbar.add_class("agv-toolbar")
+
+        self.canvas = GraphCanvas(layout=W.Layout(flex="3 1 0%", min_width="0"))
+        self.canvas.observe(self._on_select, "selected")
+        self.inspector = W.HTML(layout=W.Layout(flex="2 1 0%", min_width="0"))
+        self.inspector.add_class("agv-inspector-box")
+        self.main = W.HBox([self.canvas, self.inspector])
+        self.main.add_class("agv-main")
+
+        self.play = W.Play(value=0, min=0, max=1, step=1, interval=1100,
+                           description="play backward", show_repeat=False)
+        self.play.add_class("agv-play")
+        self.slider = W.IntSlider(value=0, min=0, max=1, step=1, description="backward",
+                                  continuous_update=True, layout=W.Layout(flex="1 1 auto"))
+        self.slider.add_class("agv-step-slider")
+        self._link = W.jslink((self.play, "value"), (self.slider, "value"))
+        self.slider.observe(self._on_step, "value")
+        self.step_label = W.HTML()
+        self.step_label.add_class("agv-step-label")
+        self.stepper = W.HBox([self.play, self.slider, self.step_label])
+        self.stepper.add_class("agv-stepper")
+        self.step_card = W.HTML()
+        self.step_card.add_class("agv-step-box")
+        self.timeline = W.HTML()
+        self.timeline.add_class("agv-timeline-box")
+
+        super().__init__(
+            [self.header, self.toolbar, self.main, self.stepper, self.step_card, self.timeline],
+            **kwargs,
+        )
+        self.add_class("agv-explorer")
+        if recording is not None:
+            self.update(recording, step=step)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def recording(self) -> Recording | None:
+        return self._recording
+
+    @property
+    def graph(self):  # noqa: ANN201 - Graph | None
+        return None if self._recording is None else self._recording.graph
+
+    @property
+    def options(self) -> ShowOptions:
+        return self._recording.options if self._recording is not None else ShowOptions()
+
+    def update(self, recording: Recording, *, step: bool = False,
+               hists: dict[tuple[str, str], panels.Histogram] | None = None) -> None:
+        """Show ``recording`` in this (already displayed) widget: every view updates."""
+        self._recording = recording
+        recording.explorer = self
+        self._hists = dict(hists or {})
+        g = recording.graph
+        self._steps = panels.flat_steps(g)
+        opts = recording.options
+        self._busy = True
+        try:
+            for key, b in self.toggles.items():
+                b.value = bool(getattr(opts, key))
+            self.rankdir.value = opts.rankdir if opts.rankdir in dict(
+                (v, v) for _, v in _RANKDIRS) else "BT"
+            n = len(self._steps)
+            # set max before value so that the value is never clamped
+            self.slider.max = self.play.max = max(n, 1)
+            start = 1 if (step and n) else 0
+            self.slider.value = self.play.value = start
+            self.slider.disabled = self.play.disabled = n == 0
+            self.canvas.names = {
+                **{t.id: t.name or t.id for t in g.tensors},
+                **{o.id: o.name for o in g.ops},
+            }
+            self.canvas.selected = ""
+        finally:
+            self._busy = False
+        names = [t.name for t in g.tensors if t.name and t.role == "leaf"]
+        self.header.value = panels.header_html(g, names=names)
+        self.timeline.value = panels.timeline_html(g)
+        self.timeline.layout.display = "" if self.timeline.value else "none"
+        self._render()
+        self._show_step(self.slider.value)
+        self.inspector.value = panels.inspector_html(g, None)
+
+    def _render(self) -> None:
+        rec = self._recording
+        if rec is None:
+            return
+        # the canvas has its own HTML legend: draw without Graphviz's
+        d = drawing(rec.graph, rec.options.replace(legend=False))
+        svg = d.svg()
+        if svg is None:  # no Graphviz: show the text rendering instead
+            import html
+
+            svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="40">'
+                   '<text x="8" y="24" font-size="12">' + html.escape(d.text().split("\n")[0])
+                   + "</text></svg>")
+        self._svg = svg
+        self.canvas.rankdir = rec.options.rankdir
+        self.canvas.svg = svg
+
+    # ------------------------------------------------------------------ events
+    def _on_toggle(self, change: dict) -> None:
+        if self._busy or self._recording is None:
+            return
+        changes = {key: b.value for key, b in self.toggles.items()}
+        changes["rankdir"] = self.rankdir.value
+        rec = self._recording
+        rec.options = rec.options.replace(**changes)
+        rec._drawing = None
+        self._render()
+
+    def _on_select(self, change: dict) -> None:
+        g = self.graph
+        if g is None:
+            return
+        self.inspector.value = panels.inspector_html(g, change["new"] or None, self._hists)
+
+    def _on_step(self, change: dict) -> None:
+        if self._busy:
+            return
+        self._show_step(change["new"])
+
+    def _show_step(self, k: int) -> None:
+        g = self.graph
+        if g is None:
+            return
+        steps = self._steps
+        if 1 <= k <= len(steps):
+            fs = steps[k - 1]
+            self.canvas.visited = [s.op for s in fs.run.steps[: fs.number - 1]]
+            self.canvas.step_node = fs.step.op
+        else:
+            self.canvas.visited = []
+            self.canvas.step_node = ""
+        self.step_label.value = (f'<span class="agv-step-text">'
+                                 f"{panels.e(panels.step_label(g, steps, k))}</span>")
+        self.step_card.value = panels.step_html(g, steps, k)
+
+    # ------------------------------------------------------------------ API
+    def select(self, node: str | None) -> str:
+        """Select a node by id or by name (as a click does); returns the inspector HTML."""
+        g = self.graph
+        nid = ""
+        if node and g is not None:
+            try:
+                nid = g.node(node).id
+            except KeyError:
+                nid = node
+        self.canvas.selected = nid
+        return self.inspector.value
+
+    def step_to(self, k: int) -> str:
+        """Move the backward stepper to step ``k`` (0: before backward); returns the card."""
+        self.slider.value = max(0, min(int(k), self.slider.max))
+        return self.step_card.value
+
+    @property
+    def steps(self) -> list[panels.FlatStep]:
+        """The executed nodes, numbered across the cell's backward runs."""
+        return list(self._steps)
+
+    # ------------------------------------------------------------------ display
+    def _static_bundle(self) -> dict[str, str]:
+        if self._recording is None:
+            return {"text/plain": "Explorer(empty)"}
+        bundle = dict(self._recording.drawing()._repr_mimebundle_())
+        return bundle
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        data = dict(data)
+        data.update(self._static_bundle())
+        return data
+
+    def __repr__(self) -> str:
+        g = self.graph
+        if g is None:
+            return "Explorer(empty)"
+        return f"Explorer({panels.summary_line(g)}{', incomplete' if g.incomplete else ''})"
+
+
+def explorer_for(recording: Recording, **kwargs: Any) -> Explorer:
+    """A new explorer showing ``recording``."""
+    return Explorer(recording, **kwargs)
+
+
+__all__ = ["Explorer", "GraphCanvas", "drawing", "explorer_for"]

@@ -1,0 +1,119 @@
+"""``%%autograd`` in a real JupyterLab, driven by headless Chromium (Playwright).
+
+Runs ``tests/browser/autograd_demo.ipynb`` through the UI and checks what a person sees:
+the explorer's graph with op and variable names, a click on a node showing its grad in the
+inspector, the backward stepper moving the highlight, the static SVG of ``--static``, and a
+cell that raises still showing its partial graph. Screenshots go to ``tests/artifacts/``.
+Skipped (with the reason) where ``/usr/bin/chromium`` or playwright is missing.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+pytest_plugins = ("browser.lab",)  # fixtures: lab_server, chromium, page, open_notebook
+pytestmark = pytest.mark.browser
+
+
+def _run_all(pg) -> None:
+    pg.get_by_role("menuitem", name="Run", exact=True).click()
+    pg.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def _names(locator) -> list[str]:
+    return locator.evaluate_all("els => els.map(e => e.dataset.name || '')")
+
+
+def test_explorer_in_jupyterlab(open_notebook, screenshot):
+    from playwright.sync_api import expect
+
+    t0 = time.monotonic()
+    pg = open_notebook("autograd_demo")
+    t_open = time.monotonic() - t0
+    _run_all(pg)
+
+    cells = pg.locator(".jp-Notebook .jp-CodeCell")
+    main, static, failing = cells.nth(1), cells.nth(2), cells.nth(3)
+
+    # -- the explorer: inline SVG with the op and variable names --------------------------
+    canvas = main.locator(".agv-canvas")
+    expect(canvas.locator("svg g.agv-node").first).to_be_visible()
+    svg_text = canvas.locator("svg").text_content()
+    for op in ("MulBackward0", "AddBackward0", "MeanBackward0", "AccumulateGrad"):
+        assert op in svg_text, op
+    names = set(_names(canvas.locator("g.agv-tensor")))
+    assert {"x", "w1", "w2", "b", "l1", "l2", "l3", "y"} <= names, names
+    expect(main.locator(".jp-OutputArea-output").first).to_contain_text("hook on l2 got")
+    expect(main.locator(".agv-header")).to_contain_text("backward run")
+    # hook output attached in the graph (a note node) and the retained grad of l1
+    assert "hook on l2 got" in svg_text
+    expect(main.locator(".agv-timeline")).to_contain_text("l1")
+
+    # -- click a node: the inspector shows its grad ----------------------------------------
+    inspector = main.locator(".agv-inspector-box")
+    expect(inspector).to_contain_text("Click a node")
+    main.locator(".agv-explorer").evaluate("e => e.scrollIntoView({block: 'start'})")
+    screenshot(pg, "lab_explorer_initial")
+    canvas.locator(".agv-fit").click()  # the whole graph in view (the first view may crop)
+    canvas.locator('g.agv-node[data-name="w1"]').click()
+    expect(canvas.locator("g.agv-node.agv-selected")).to_have_attribute("data-name", "w1")
+    expect(inspector.locator(".agv-name")).to_have_text("w1")
+    expect(inspector.locator(".agv-grad")).to_contain_text("tensor(3.)")
+    canvas.locator('g.agv-node[data-name="x"]').click()
+    expect(inspector.locator(".agv-name")).to_have_text("x")
+    expect(inspector.locator(".agv-grad")).to_contain_text("1.2000")
+
+    # -- zoom: a button changes the scale --------------------------------------------------
+    label = canvas.locator(".agv-zoom-label")
+    before = label.text_content()
+    canvas.locator(".agv-zoom-in").click()
+    expect(label).not_to_have_text(before)
+    canvas.locator(".agv-fit").click()
+    expect(label).to_have_text(before)
+
+    # -- the backward stepper moves the highlight ------------------------------------------
+    step_card = main.locator(".agv-step-box")
+    expect(step_card).to_contain_text("replay backward")
+    assert canvas.locator("g.agv-node.agv-step").count() == 0
+    handle = main.locator(".agv-step-slider .noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")
+    current = canvas.locator("g.agv-node.agv-step")
+    expect(current).to_have_count(1)
+    expect(current).to_have_attribute("data-name", "MeanBackward0")
+    expect(step_card).to_contain_text("gradient in")
+    expect(step_card).to_contain_text("MeanBackward0")
+    handle.press("ArrowRight")
+    expect(current).to_have_attribute("data-name", "MulBackward0")
+    expect(canvas.locator("g.agv-node.agv-visited")).to_have_attribute("data-name",
+                                                                       "MeanBackward0")
+    expect(canvas.locator("g.edge.agv-grad-out").first).to_be_attached()
+    main.locator(".agv-explorer").evaluate("e => e.scrollIntoView({block: 'start'})")
+    screenshot(pg, "lab_explorer")
+    main.locator(".agv-step-box").evaluate("e => e.scrollIntoView({block: 'end'})")
+    screenshot(pg, "lab_stepper")
+
+    # -- --static: an image/svg+xml output (rendered as <img>) -----------------------------
+    img = static.locator(".jp-RenderedSVG img")
+    expect(img).to_have_attribute("src", re.compile(r"^data:image/svg\+xml,"))
+    svg = img.evaluate("i => decodeURIComponent(i.getAttribute('src'))")
+    assert "PowBackward0" in svg and ">a<" in svg.replace("</B>", "<").replace("<B>", ">")
+    assert "a.grad over this cell" in svg  # the .grad timeline note (2 runs + a reset)
+    assert img.evaluate("i => i.complete && i.naturalWidth") > 0
+    assert static.locator(".agv-canvas").count() == 0
+
+    # -- a cell that raises: traceback + partial graph marked incomplete -------------------
+    expect(failing.locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_contain_text(
+        "NameError")
+    expect(failing.locator(".agv-banner-error")).to_contain_text("NameError")
+    fcanvas = failing.locator(".agv-canvas")
+    expect(fcanvas.locator("svg g.agv-node").first).to_be_visible()
+    assert "MulBackward0" in fcanvas.locator("svg").text_content()
+    assert {"p", "q"} <= set(_names(fcanvas.locator("g.agv-tensor")))
+    failing.scroll_into_view_if_needed()
+    screenshot(pg, "lab_error_cell")
+    print(f"\n[timing] page load + kernel idle {t_open:.1f}s, whole test "
+          f"{time.monotonic() - t0:.1f}s; console errors: {pg.console_errors}")
+    assert pg.external_requests == [], "the page tried to reach the network (CDN?)"
