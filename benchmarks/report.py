@@ -1,0 +1,261 @@
+"""The printed table and ``RESULTS.md``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+NAMES = {"autograd_viz": "autograd_viz", "torch": "torch", "mygrad": "MyGrad",
+         "hips": "HIPS autograd", "numpy": "plain NumPy"}
+SHORT = {"autograd_viz": "av", "torch": "torch", "mygrad": "mygrad", "hips": "hips",
+         "numpy": "numpy"}
+
+
+def _f(x: float | None, nd: int = 2) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.{nd}f}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def _met(ok: bool | None) -> str:
+    return "-" if ok is None else ("yes" if ok else "NO")
+
+
+def _before_ratio(before: dict | None, key: str) -> float | None:
+    if not before:
+        return None
+    for r in before.get("workloads", []):
+        if r.get("key") == key:
+            return r.get("ratios", {}).get("autograd_viz")
+    return None
+
+
+def summary_rows(R: dict, before: dict | None = None) -> list[dict[str, Any]]:
+    """One dict per table row: label, value text, ratio, target, met, before."""
+    rows = []
+    for w in R["workloads"]:
+        ratio = w["ratios"].get("autograd_viz")
+        rows.append({"label": w["label"], "unit": w["unit"], "w": w, "ratio": ratio,
+                     "target": f"<= {w['target']:.2f}x", "met": ratio <= w["target"],
+                     "before": _before_ratio(before, w["key"])})
+    g = R["grad_cost"]
+    cost = g["cost"]["autograd_viz"]
+    b = before.get("grad_cost", {}).get("cost", {}).get("autograd_viz") if before else None
+    rows.append({"label": "(6) grad recording cost", "unit": "us/op",
+                 "value": f"av {cost:.2f}, torch {g['cost']['torch']:.2f}",
+                 "ratio": None, "target": f"<= {g['target_us']} us", "met":
+                 cost <= g["target_us"], "before": b, "before_unit": "us"})
+    for name, label in (("record", "(7) viz.record() vs plain"),
+                        ("magic", "(7) %%autograd vs plain")):
+        v = R["viz_overhead"].get(name, {"skipped": "not run"})
+        b = before.get("viz_overhead", {}).get(name, {}).get("ratio") if before else None
+        if "skipped" in v:
+            rows.append({"label": label, "unit": "x plain", "value": f"skipped: {v['skipped']}",
+                         "ratio": None, "target": "<= 1.25x", "met": None, "before": b})
+        else:
+            rows.append({"label": label, "unit": "x plain",
+                         "value": f"{v['us']:.2f} vs {v['plain_us']:.2f} us/op",
+                         "ratio": v["ratio"], "target": "<= 1.25x",
+                         "met": v["ratio"] <= 1.25, "before": b})
+    for n, d in R["dot"].items():
+        label = f"(8) DOT+SVG {int(n)} nodes"
+        if "skipped" in d:
+            rows.append({"label": label, "unit": "ms", "value": f"skipped: {d['skipped']}",
+                         "ratio": None, "target": "-", "met": None, "before": None})
+            continue
+        svg = d["svg_note"] if d["svg_s"] is None else f"{d['svg_s'] * 1e3:.0f}"
+        rows.append({"label": label, "unit": "ms",
+                     "value": f"DOT {d['dot_s'] * 1e3:.1f}, SVG {svg} ({d['nodes']} nodes)",
+                     "ratio": None, "target": "DOT < 1000 ms" if int(n) > 1000 else "-",
+                     "met": d["dot_s"] < 1.0 if int(n) > 1000 else None, "before": None})
+    m = R["memory"]
+    mib = 2**20
+    rows.append({"label": f"memory {m['steps']}-step loop", "unit": "MiB RSS",
+                 "value": f"step 100: {m['rss_at_100'] / mib:.1f}, step {m['steps']}: "
+                          f"{m['rss_at_end'] / mib:.1f} (peak {m['peak_sampled'] / mib:.1f})",
+                 "ratio": None, "target": "flat", "met": m["growth"] < 8 * mib,
+                 "before": None})
+    gpu = R["gpu"]
+    if "skipped" in gpu:
+        rows.append({"label": "GPU (CuPy vs torch CUDA)", "unit": "-",
+                     "value": gpu["skipped"], "ratio": None, "target": "<= 1.5x",
+                     "met": None, "before": None})
+    else:
+        for r in gpu["rows"]:
+            rows.append({"label": f"GPU {r['label']}", "unit": "ms/step",
+                         "value": ", ".join(f"{k} {v:.2f}" for k, v in r["ms"].items()),
+                         "ratio": r["ratio"], "target": "<= 1.5x",
+                         "met": None if r["ratio"] is None else r["ratio"] <= 1.5,
+                         "before": None})
+    return rows
+
+
+def text_table(R: dict, before: dict | None = None) -> str:
+    impls = list(R["workloads"][0]["values"]) if R["workloads"] else []
+    lines = []
+    hdr = f"{'workload':34} {'unit':8}" + "".join(f"{SHORT[i]:>9}" for i in impls)
+    hdr += f" | {'av/torch':>8} {'before':>7} {'target':>9} {'met':>4} |" + \
+        "".join(f"{SHORT[i] + '/t':>9}" for i in impls if i not in ("autograd_viz", "torch"))
+    lines.append(hdr)
+    lines.append("-" * len(hdr))
+    for row in summary_rows(R, before):
+        w = row.get("w")
+        b = "-" if row["before"] is None else f"{row['before']:.2f}"
+        if w is not None:
+            s = f"{row['label']:34} {row['unit']:8}" + "".join(
+                f"{_f(w['values'][i]):>9}" for i in impls)
+            s += f" | {_f(row['ratio']):>8} {b:>7} {row['target']:>9} {_met(row['met']):>4} |"
+            s += "".join(f"{_f(w['ratios'][i]):>9}" for i in impls
+                         if i not in ("autograd_viz", "torch"))
+            bad = [i for i, c in w["checks"].items() if c != "ok"]
+            if bad:
+                s += "  CHECK: " + ", ".join(f"{i} {w['checks'][i]}" for i in bad)
+        else:
+            s = f"{row['label']:34} {row['unit']:8} {row['value']}"
+            extra = []
+            if row["ratio"] is not None:
+                extra.append(f"ratio {row['ratio']:.2f}")
+            if row["before"] is not None:
+                extra.append(f"before {row['before']:.2f}")
+            extra.append(f"target {row['target']}")
+            extra.append(f"met {_met(row['met'])}")
+            s += "  [" + ", ".join(extra) + "]"
+        lines.append(s)
+    la, lb = R["load_start"], R["load_end"]
+    lines.append(f"load average {la[0]:.2f} at start, {lb[0]:.2f} at end; "
+                 f"{R['machine']['usable_cores']} cores; wall {R['wall_s']:.0f} s"
+                 + (" (QUICK: few repeats, numbers are rough)" if R["quick"] else ""))
+    return "\n".join(lines)
+
+
+def markdown(R: dict, before: dict | None = None) -> str:
+    m = R["machine"]
+    impls = list(R["workloads"][0]["values"]) if R["workloads"] else []
+    out = ["# Benchmark results", "",
+           "Written by `python -m benchmarks` (`make bench`); do not edit by hand. "
+           "All numbers come from ONE process, with interleaved repeats (each library runs "
+           "once per round, in rotating order) and medians over rounds. Ratios are to torch "
+           "measured in the same run.", ""]
+    if R["quick"]:
+        out += ["**QUICK run** (`--quick`): few repeats; numbers are rough.", ""]
+    out += ["## Machine and versions", "",
+            f"- date: {m['date']}; commit `{m['commit']}`" + (" (+ uncommitted changes)"
+                                                              if m["dirty"] else ""),
+            f"- CPU: {m['cpu']}; {m['cores']} cores ({m['usable_cores']} usable); "
+            f"memory {m['mem_gib']:.0f} GiB" if m["mem_gib"] else f"- CPU: {m['cpu']}",
+            f"- {m['platform']}; Python {m['python']}",
+            f"- numpy {m['numpy']} ({m['numpy_blas']}); torch {m['torch']} "
+            f"({m['torch_threads']} threads); MyGrad {m['mygrad']}; HIPS autograd "
+            f"{m['hips_autograd']}; autograd_viz {m['autograd_viz']}; IPython {m['ipython']}; "
+            f"{m['dot']}",
+            f"- threads: {R['threads']} for torch (`torch.set_num_threads`) and NumPy's "
+            "BLAS (`threadpoolctl`), the same for every library; with the 2 cores shared, "
+            "multi-threaded OpenMP in torch stalls whenever another process runs, which "
+            "would make every ratio noise.",
+            f"- load average (1 min) {R['load_start'][0]:.2f} at start, "
+            f"{R['load_end'][0]:.2f} at end: the machine is shared with other engineers "
+            "running tests, so absolute numbers wander; ratios within a run are what to read. "
+            f"Whole run: {R['wall_s']:.0f} s.", ""]
+
+    out += ["## Summary", "",
+            "| workload | unit | result | autograd_viz / torch | before | target | met |",
+            "|---|---|---|---|---|---|---|"]
+    for row in summary_rows(R, before):
+        w = row.get("w")
+        val = (f"av {_f(w['values']['autograd_viz'])}, torch {_f(w['values']['torch'])}"
+               if w is not None else row["value"])
+        b = "-" if row["before"] is None else f"{row['before']:.2f}"
+        out.append(f"| {row['label']} | {row['unit']} | {val} | {_f(row['ratio'])} | {b} | "
+                   f"{row['target']} | {_met(row['met'])} |")
+    out += ["", "`before`: the same benchmark on the engine before the optimisations below "
+            "(`benchmarks/baseline.json`)." if before else "", ""]
+
+    out += ["## (1)-(5) all libraries", "",
+            "| workload | unit | " + " | ".join(NAMES[i] for i in impls) + " | "
+            + " | ".join(f"{NAMES[i]} / torch" for i in impls if i != "torch")
+            + " | spread (IQR/median) av, torch | same result as torch |",
+            "|" + "---|" * (3 + 2 * len(impls)) + "---|"]
+    for w in R["workloads"]:
+        checks = ", ".join(f"{SHORT[i]} {c}" for i, c in w["checks"].items() if c != "ok")
+        out.append(f"| {w['label']} | {w['unit']} | "
+                   + " | ".join(_f(w["values"][i]) for i in impls) + " | "
+                   + " | ".join(_f(w["ratios"][i]) for i in impls if i != "torch")
+                   + f" | {w['spread']['autograd_viz']:.0%}, {w['spread']['torch']:.0%} | "
+                   + (checks or "all ok") + " |")
+    out += ["",
+            "- (1)/(2): `y = tanh(y * a + b) - c` fifty times (200 elementwise ops), `sum`, "
+            "backward to all four leaves (µs per op, forward+backward, float32).",
+            "- (3)/(4): `h = x @ W + b`, ReLU, softmax cross-entropy (mean), backward, SGD "
+            "(lr 0.01), grads set to None: ms per step, float32; torch uses "
+            "`F.cross_entropy`, MyGrad `softmax_crossentropy`.",
+            "- (5): conv 6@5x5 on 1x28x28 (batch 32) + bias, ReLU, 2x2 max-pool, flatten, "
+            "linear to 10, cross-entropy, SGD. torch: `F.conv2d`/`F.max_pool2d`; MyGrad: "
+            "`conv_nd`/`max_pool`; HIPS and plain NumPy: im2col + one matmul.",
+            "- plain NumPy: hand-written forward and backward, no engine (the limit).",
+            "- every library starts from the same arrays; a first probing step checks that "
+            "loss and the first weight's gradient match torch (column 'same result').", ""]
+    if R.get("conv_note"):
+        out += [f"- note: {R['conv_note']}.", ""]
+
+    g = R["grad_cost"]
+    out += ["## (6) Graph-recording cost (forward only, 1-element chain)", "",
+            "| | grad on µs/op | grad off µs/op | recording cost µs/op |", "|---|---|---|---|"]
+    for i in ("autograd_viz", "torch"):
+        out.append(f"| {i} | {g['us_per_op'][i + ' on']:.2f} | {g['us_per_op'][i + ' off']:.2f}"
+                   f" | {g['cost'][i]:.2f} |")
+    out += ["", f"Target: autograd_viz ≤ {g['target_us']} µs per op.", ""]
+
+    out += ["## (7) Recording under `viz.record()` and `%%autograd`", "",
+            "The 1-element chain forward+backward (as in (1)) inside `with viz.record():` "
+            "(recording only; `rec.graph()` is not called), and as an IPython cell run by a "
+            "real `InteractiveShell` with `%load_ext autograd_viz`, plain vs `%%autograd` "
+            "(output swallowed for both).", "",
+            "| | plain µs/op | recorded µs/op | ratio | target |", "|---|---|---|---|---|"]
+    for name in ("record", "magic"):
+        v = R["viz_overhead"].get(name, {"skipped": "not run"})
+        label = "viz.record()" if name == "record" else "%%autograd"
+        if "skipped" in v:
+            out.append(f"| {label} | - | - | skipped: {v['skipped']} | ≤ 1.25× |")
+        else:
+            out.append(f"| {label} | {v['plain_us']:.2f} | {v['us']:.2f} | {v['ratio']:.2f} | "
+                       "≤ 1.25× |")
+    out += ["", "## (8) DOT + SVG", "",
+            "A recorded chain graph of about N nodes (tensors + ops); DOT = `viz.dot_source` "
+            "with default options (above 300 nodes long chains collapse into summary nodes); "
+            "SVG = Graphviz `dot -Tsvg` on that source.", "",
+            "| graph | nodes | DOT lines | record + graph() s | DOT ms | SVG ms |",
+            "|---|---|---|---|---|---|"]
+    for n, d in R["dot"].items():
+        if "skipped" in d:
+            out.append(f"| {n} | skipped: {d['skipped']} | | | | |")
+        else:
+            svg = d["svg_note"] if d["svg_s"] is None else f"{d['svg_s'] * 1e3:.0f}"
+            out.append(f"| ~{n} | {d['nodes']} | {d['dot_lines']} | "
+                       f"{d['record_and_graph_s']:.2f} | {d['dot_s'] * 1e3:.1f} | {svg} |")
+    mem = R["memory"]
+    mib = 2**20
+    out += ["", "## Memory", "",
+            f"autograd_viz MLP 784-256-10 (batch 64) SGD training loop, {mem['steps']} steps "
+            f"({mem['ms_per_step']:.2f} ms/step); resident set size of the process sampled "
+            "every 100 steps.", "",
+            "| RSS at step 100 | RSS at last step | peak sampled | growth |", "|---|---|---|---|",
+            f"| {mem['rss_at_100'] / mib:.1f} MiB | {mem['rss_at_end'] / mib:.1f} MiB | "
+            f"{mem['peak_sampled'] / mib:.1f} MiB | {mem['growth'] / mib:+.1f} MiB |", ""]
+    gpu = R["gpu"]
+    out += ["## GPU", ""]
+    if "skipped" in gpu:
+        out += [gpu["skipped"] + ". The runner adds CuPy-vs-torch-CUDA rows for (3), (4) "
+                "and (5) by itself when `autograd_viz.cuda.is_available()`.", ""]
+    else:
+        out += [f"Device: {gpu['device']}. {gpu['note']}", "",
+                "| workload | ms/step | autograd_viz / torch CUDA (goal ≤ 1.5×) |",
+                "|---|---|---|"]
+        for r in gpu["rows"]:
+            out.append(f"| {r['label']} | "
+                       + ", ".join(f"{k} {v:.2f}" for k, v in r["ms"].items())
+                       + f" | {_f(r['ratio'])} |")
+        out.append("")
+    notes = HERE / "OPTIMISATIONS.md"
+    if notes.exists():
+        out += [notes.read_text().strip(), ""]
+    return "\n".join(out)

@@ -1,0 +1,141 @@
+"""Workloads (7) and (8): the chain under ``viz.record()`` and under ``%%autograd`` against
+the same chain run plainly, and DOT + SVG time for graphs of about 300 and 10,000 nodes.
+
+Both the recorder and the Jupyter magic are optional here (other engineers are writing
+them): when one is missing its rows say so instead of a number.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import chain
+
+CELL = """\
+_y = x
+for _ in range({cycles}):
+    _y = (_y * a + b).tanh() - c
+_loss = _y.sum()
+_loss.backward()
+x.grad = None; a.grad = None; b.grad = None; c.grad = None
+"""
+
+
+def viz_module() -> tuple[Any, str | None]:
+    """``autograd_viz.viz`` with ``record``, or ``(None, why not)``."""
+    try:
+        from autograd_viz import viz
+    except Exception as e:  # noqa: BLE001 - being written by others
+        return None, f"autograd_viz.viz does not import ({type(e).__name__}: {e})"
+    if not hasattr(viz, "record"):
+        return None, "autograd_viz.viz.record does not exist yet"
+    return viz, None
+
+
+def record_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
+    """``{"plain": step, "record": step under viz.record()}`` for the 1-element chain."""
+    viz, why = viz_module()
+    if viz is None:
+        return None, why
+    step, _ = chain.make_autograd_viz(arrs)
+
+    def recorded():
+        with viz.record():
+            step()
+
+    return {"plain": step, "record": recorded}, None
+
+
+def magic_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
+    """The chain as an IPython cell, plain and under ``%%autograd``, in a real
+    ``InteractiveShell`` with the extension loaded (output swallowed for both)."""
+    try:
+        from IPython.core.interactiveshell import InteractiveShell
+    except ImportError as e:
+        return None, f"IPython missing ({e})"
+    import autograd_viz as av
+
+    shell = InteractiveShell.instance()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            shell.run_line_magic("load_ext", "autograd_viz")
+    except Exception as e:  # noqa: BLE001 - the magic is being written by others
+        return None, f"%load_ext autograd_viz failed ({type(e).__name__}: {e})"
+    if "autograd" not in shell.magics_manager.magics.get("cell", {}):
+        return None, "the %%autograd cell magic is not registered yet"
+    x, a, b, c = (av.tensor(v, requires_grad=True) for v in arrs)
+    shell.user_ns.update({"av": av, "x": x, "a": a, "b": b, "c": c})
+    code = CELL.format(cycles=chain.CYCLES)
+
+    def run(src: str) -> None:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            r = shell.run_cell(src, store_history=False)
+        if not r.success:
+            raise RuntimeError(f"cell failed: {r.error_in_exec or r.error_before_exec}")
+
+    return {"plain": lambda: run(code), "magic": lambda: run("%%autograd\n" + code)}, None
+
+
+# ------------------------------------------------------------------------------ DOT+SVG
+def recorded_chain_graph(viz: Any, cycles: int) -> Any:
+    import autograd_viz as av
+
+    x, a, b, c = (av.tensor(v, requires_grad=True) for v in chain.arrays((1,)))
+    with viz.record() as rec:
+        y = x
+        for _ in range(cycles):
+            y = (y * a + b).tanh() - c
+        y.sum().backward()
+    return rec.graph()
+
+
+def _n_nodes(g: Any) -> int:
+    return len(g.tensors) + len(g.ops)
+
+
+def graph_with_nodes(viz: Any, target: int) -> tuple[Any, float]:
+    """A recorded chain graph of about ``target`` nodes, and the seconds ``graph()`` took."""
+    n2, n12 = (_n_nodes(recorded_chain_graph(viz, k)) for k in (2, 12))
+    per_cycle = (n12 - n2) / 10
+    cycles = max(1, round((target - _n_nodes(recorded_chain_graph(viz, 1)) + per_cycle)
+                          / per_cycle))
+    t0 = time.perf_counter()
+    g = recorded_chain_graph(viz, cycles)
+    return g, time.perf_counter() - t0
+
+
+def dot_svg_times(viz: Any, target: int, repeats: int, timeout_s: float) -> dict[str, Any]:
+    """Median seconds to build the DOT text and to render it to SVG with ``dot`` (a render
+    slower than ``timeout_s`` is stopped and reported as such)."""
+    from .timing import Stat
+
+    g, t_graph = graph_with_nodes(viz, target)
+    dot_t, svg_t = Stat(), Stat()
+    src = ""
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        src = viz.dot_source(g)
+        dot_t.samples.append(time.perf_counter() - t0)
+    svg_note = None
+    exe = shutil.which("dot")
+    if exe is None:
+        svg_note = "Graphviz `dot` not installed"
+    else:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            try:
+                subprocess.run([exe, "-Tsvg"], input=src.encode(), capture_output=True,
+                               timeout=timeout_s, check=True)
+            except subprocess.TimeoutExpired:
+                svg_note = f"> {timeout_s:.0f} s (dot stopped)"
+                svg_t.samples.clear()
+                break
+            svg_t.samples.append(time.perf_counter() - t0)
+    return {"nodes": _n_nodes(g), "dot_lines": src.count("\n"), "record_and_graph_s": t_graph,
+            "dot_s": dot_t.median, "svg_s": svg_t.median if svg_t.samples else None,
+            "svg_note": svg_note}
