@@ -94,6 +94,8 @@ def test_explorer_in_jupyterlab(open_notebook, screenshot):
     screenshot(pg, "lab_explorer")
     main.locator(".agv-step-box").evaluate("e => e.scrollIntoView({block: 'end'})")
     screenshot(pg, "lab_stepper")
+    inspector.evaluate("e => e.scrollIntoView({block: 'end'})")
+    screenshot(pg, "lab_inspector")
 
     # -- --static: an image/svg+xml output (rendered as <img>) -----------------------------
     img = static.locator(".jp-RenderedSVG img")
@@ -117,3 +119,26 @@ def test_explorer_in_jupyterlab(open_notebook, screenshot):
     print(f"\n[timing] page load + kernel idle {t_open:.1f}s, whole test "
           f"{time.monotonic() - t0:.1f}s; console errors: {pg.console_errors}")
     assert pg.external_requests == [], "the page tried to reach the network (CDN?)"
+
+
+def test_saved_notebook_as_static_html(executed_demo, page, screenshot):
+    """nbconvert's HTML of the executed notebook, opened in Chromium with no kernel and no
+    network: every graph is there as an SVG image (the widget view has no saved state, so
+    nbconvert falls back to the output's image/svg+xml)."""
+    from nbconvert import HTMLExporter
+    from playwright.sync_api import expect
+
+    nb, _ = executed_demo
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    page.set_content(html, wait_until="load")
+    imgs = page.locator(".jp-RenderedSVG img")
+    expect(imgs).to_have_count(3)
+    for i in range(3):
+        assert imgs.nth(i).evaluate("i => i.complete && i.naturalWidth") > 0
+    svgs = imgs.evaluate_all("els => els.map(i => atob(i.src.split(',')[1]))")
+    assert "MeanBackward0" in svgs[0] and "hook on l2 got" in svgs[0]
+    assert "PowBackward0" in svgs[1] and "incomplete" in svgs[2]
+    expect(page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+           ).to_contain_text("NameError")
+    imgs.first.scroll_into_view_if_needed()
+    screenshot(page, "static_html")

@@ -211,10 +211,8 @@ def note_lines(graph: Graph, opts: ShowOptions, present: set[str]) -> list[str]:
                 f"\t{nid} [label={_note_rows(hook_note_rows(calls))} shape=note style=filled"
                 ' fillcolor="#fff3e0" color="#e08a00" margin="0.06,0.03"]\n'
             )
-            out.append(
-                f'\t{nid} -> {target} [style=dotted color="#e08a00" arrowhead=none'
-                " constraint=false]\n"
-            )
+            # a flat edge target -> note in one rank puts the note just right of its node
+            out.append(f'\t{target} -> {nid} [style=dotted color="#e08a00" arrowhead=none]\n')
             out.append(f"\t{{rank=same; {target}; {nid}}}\n")
     if opts.timeline and opts.grad:
         for k, (tid, entries) in enumerate(timelines(graph)):
@@ -226,10 +224,7 @@ def note_lines(graph: Graph, opts: ShowOptions, present: set[str]) -> list[str]:
                 f"\t{nid} [label={_note_rows(rows)} shape=note style=filled"
                 ' fillcolor="#eaf3fb" color="#0b63a6" margin="0.06,0.03"]\n'
             )
-            out.append(
-                f'\t{nid} -> {tid} [style=dotted color="#0b63a6" arrowhead=none'
-                " constraint=false]\n"
-            )
+            out.append(f'\t{tid} -> {nid} [style=dotted color="#0b63a6" arrowhead=none]\n')
             out.append(f"\t{{rank=same; {tid}; {nid}}}\n")
     return out
 

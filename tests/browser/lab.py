@@ -11,6 +11,7 @@ Imported by ``tests/test_browser_*.py``. Follows ``shared/recipes/jupyter_browse
 * ``page`` (function): a 1280×900 context that lets only loopback requests through and
   records any other (so a CDN dependency fails the test), plus console errors.
 * ``screenshot(page, name)``: saves ``tests/artifacts/<name>.png``.
+* ``executed_demo``: the demo notebook run by nbclient (no browser needed).
 * ``open_notebook(name)``: a per-test copy of a notebook opened in its own workspace,
   waited on until the kernel is really connected and idle.
 """
@@ -212,3 +213,27 @@ def shot(page, name: str, **kwargs) -> Path:
 def screenshot():
     """``screenshot(page, "name")`` saves ``tests/artifacts/name.png``."""
     return shot
+
+
+@pytest.fixture(scope="session")
+def executed_demo(tmp_path_factory):
+    """``(notebook, error)``: ``autograd_demo.ipynb`` run top to bottom by nbclient in a real
+    kernel, as "Run All" does (no widget state saved, as JupyterLab saves by default).
+    ``error`` is the CellExecutionError nbclient raised at the failing last cell (it stops
+    there, exactly like Run All): proof that a failing ``%%autograd`` cell fails."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    from nbclient.exceptions import CellExecutionError
+
+    work = tmp_path_factory.mktemp("nbclient")
+    nb = nbformat.read(HERE / "autograd_demo.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=180, startup_timeout=120, allow_errors=False,
+        store_widget_state=False, record_timing=False,
+        resources={"metadata": {"path": str(work)}})
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        error = exc
+    return nb, error

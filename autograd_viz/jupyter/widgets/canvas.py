@@ -39,7 +39,7 @@ class GraphCanvas(anywidget.AnyWidget):
     selected = traitlets.Unicode("").tag(sync=True)
     step_node = traitlets.Unicode("").tag(sync=True)
     visited = traitlets.List(traitlets.Unicode(), default_value=[]).tag(sync=True)
-    max_height = traitlets.Int(560).tag(sync=True)
+    max_height = traitlets.Int(600).tag(sync=True)
     rankdir = traitlets.Unicode("BT").tag(sync=True)
 
     def __repr__(self) -> str:  # deterministic: no memory address

@@ -11,7 +11,9 @@ const MIN_SCALE = 0.08;
 const MAX_SCALE = 8;
 const PT_TO_PX = 4 / 3;
 // Below this scale Graphviz's 10pt labels get hard to read; the first view stays above it.
-const READABLE = 0.72;
+const READABLE = 0.6;
+// Notes the Jupyter layer adds to the drawing (hook output, .grad timeline).
+const NOTE = /^(hooknote|gradnote)\d+$/;
 
 function el(tag, cls, text) {
   const n = document.createElement(tag);
@@ -206,7 +208,7 @@ function render({ model, el: host }) {
       g.classList.add("agv-node");
       if (names[id]) g.dataset.name = names[id];
       if (id === "legend") g.classList.add("agv-legend");
-      else if (/^(hooknote|gradnote)\d+$/.test(id)) g.classList.add("agv-note");
+      else if (NOTE.test(id)) g.classList.add("agv-note");
       else if (/^sum\d+$/.test(id)) g.classList.add("agv-summary");
       else if (/^op\d+$/.test(id)) g.classList.add("agv-op");
       else g.classList.add("agv-tensor");
@@ -235,7 +237,8 @@ function render({ model, el: host }) {
       g.classList.toggle("agv-visited", visited.has(id));
     });
     stage.querySelectorAll(".agv-edge").forEach((g) => {
-      g.classList.toggle("agv-grad-in", !!stepNode && g.dataset.src === stepNode);
+      const note = NOTE.test(g.dataset.dst || "");
+      g.classList.toggle("agv-grad-in", !!stepNode && !note && g.dataset.src === stepNode);
       g.classList.toggle("agv-grad-out", !!stepNode && g.dataset.dst === stepNode);
     });
     host.classList.toggle("agv-stepping", !!stepNode);

@@ -4,9 +4,10 @@ Layout (an ``ipywidgets.VBox`` with class ``agv-explorer``)::
 
     header      what the cell built; a red banner when the recording is incomplete
     toolbar     label toggles (values, grads, shapes, saved, hooks) and the layout direction
-    main        GraphCanvas (anywidget: SVG, zoom, pan, click) | inspector (HTML)
-    stepper     Play + IntSlider over the executed nodes of every backward run, and a label
-    step card   the node at the current step with the gradients flowing in and out
+    main        graph column                                  | inspector (HTML; wraps below
+                  GraphCanvas (anywidget: SVG, zoom, pan, click) |  when the cell is narrow)
+                  stepper: Play + IntSlider over the executed nodes of every backward run
+                  step card: the node at the current step, gradients flowing in and out
     timeline    .grad of each leaf (and retain_grad tensor) over the cell's backward calls
 
 All panel HTML is made in Python (see :mod:`.panels`), so it is testable without a front end:
@@ -65,12 +66,10 @@ class Explorer(W.VBox):
         self.toolbar = W.HBox([label, *self.toggles.values(), self.rankdir])
         self.toolbar.add_class("agv-toolbar")
 
-        self.canvas = GraphCanvas(layout=W.Layout(flex="3 1 0%", min_width="0"))
+        self.canvas = GraphCanvas(layout=W.Layout(width="100%"))
         self.canvas.observe(self._on_select, "selected")
-        self.inspector = W.HTML(layout=W.Layout(flex="2 1 0%", min_width="0"))
+        self.inspector = W.HTML(layout=W.Layout(flex="2 1 300px", min_width="0"))
         self.inspector.add_class("agv-inspector-box")
-        self.main = W.HBox([self.canvas, self.inspector])
-        self.main.add_class("agv-main")
 
         self.play = W.Play(value=0, min=0, max=1, step=1, interval=1100,
                            description="play backward", show_repeat=False)
@@ -89,10 +88,16 @@ class Explorer(W.VBox):
         self.timeline = W.HTML()
         self.timeline.add_class("agv-timeline-box")
 
-        super().__init__(
-            [self.header, self.toolbar, self.main, self.stepper, self.step_card, self.timeline],
-            **kwargs,
-        )
+        # The graph with its stepper, and the inspector: side by side where the cell is wide
+        # enough, else the inspector wraps below the step card.
+        self.graph_column = W.VBox([self.canvas, self.stepper, self.step_card],
+                                   layout=W.Layout(flex="3 1 560px", min_width="0"))
+        self.graph_column.add_class("agv-graph-column")
+        self.main = W.HBox([self.graph_column, self.inspector],
+                           layout=W.Layout(flex_flow="row wrap"))
+        self.main.add_class("agv-main")
+
+        super().__init__([self.header, self.toolbar, self.main, self.timeline], **kwargs)
         self.add_class("agv-explorer")
         if recording is not None:
             self.update(recording, step=step)

@@ -231,7 +231,7 @@ def _tensor_html(graph: Graph, t: TensorNode, hists: dict[tuple[str, str], Histo
         f'<div class="{_ROOT} agv-inspector" data-node="{e(t.id)}">',
         f'<h3><span class="agv-name">{e(title)}</span> <span class="agv-id">{e(t.id)}</span></h3>',
         f'<div class="agv-chips">{role_chips(t)}</div>',
-        '<table class="agv-props">',
+        '<div class="agv-grid"><div class="agv-section agv-first"><table class="agv-props">',
         _row("shape", f"<code>{e(_shape(t.shape))}</code>"),
         _row("dtype", f"<code>{e(t.dtype)}</code>"),
         _row("device", f"<code>{e(t.device)}</code>"),
@@ -240,7 +240,7 @@ def _tensor_html(graph: Graph, t: TensorNode, hists: dict[tuple[str, str], Histo
     ]
     if t.grad_fn:
         parts.append(_row("grad_fn", _node_link(graph, t.grad_fn)))
-    parts.append("</table>")
+    parts.append("</table></div>")
 
     parts.append('<div class="agv-section"><h4>value</h4>')
     parts.append(pre(t.value))
@@ -284,7 +284,7 @@ def _tensor_html(graph: Graph, t: TensorNode, hists: dict[tuple[str, str], Histo
         parts.append("</ul></div>")
 
     parts.append(_hooks_html(graph, t.id))
-    parts.append("</div>")
+    parts.append("</div></div>")
     return "".join(parts)
 
 
@@ -295,7 +295,7 @@ def _op_html(graph: Graph, o: OpNode) -> str:
         f'<div class="{_ROOT} agv-inspector" data-node="{e(o.id)}">',
         f'<h3><span class="agv-name">{e(o.name)}</span> <span class="agv-id">{e(o.id)}</span></h3>',
         f'<div class="agv-chips">{chip(kind, "agv-chip-op")}</div>',
-        '<table class="agv-props">',
+        '<div class="agv-grid"><div class="agv-section agv-first"><table class="agv-props">',
     ]
     if o.variable:
         parts.append(_row("variable", _node_link(graph, o.variable)))
@@ -310,7 +310,7 @@ def _op_html(graph: Graph, o: OpNode) -> str:
         parts.append(_row("next_functions", nf))
     if not o.grad_enabled:
         parts.append(_row("grad mode", "off"))
-    parts.append("</table>")
+    parts.append("</table></div>")
     if o.saved:
         parts.append('<div class="agv-section"><h4>saved tensors</h4><table class="agv-props">')
         for s in o.saved:
@@ -333,7 +333,7 @@ def _op_html(graph: Graph, o: OpNode) -> str:
             parts.append(_grads_io(graph, o, s))
         parts.append("</div>")
     parts.append(_hooks_html(graph, o.id))
-    parts.append("</div>")
+    parts.append("</div></div>")
     return "".join(parts)
 
 

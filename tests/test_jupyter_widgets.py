@@ -1,0 +1,302 @@
+"""The explorer widget without a front end: traits, panels and comm messages.
+
+A recording comm stands in for the kernel's: it keeps every message a widget would send to
+the browser, and tests feed in the messages a browser would send (a click sets ``selected``).
+"""
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("anywidget")
+
+import comm  # noqa: E402
+from comm.base_comm import BaseComm  # noqa: E402
+
+import autograd_viz as av  # noqa: E402
+from autograd_viz import viz  # noqa: E402
+from autograd_viz.jupyter import Recording, ShowOptions  # noqa: E402
+from autograd_viz.jupyter.widgets import Explorer, GraphCanvas, Histogram  # noqa: E402
+from autograd_viz.jupyter.widgets import panels  # noqa: E402
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+class RecordingComm(BaseComm):
+    """A comm that records what would go to the front end."""
+
+    log: list[tuple[str, dict]] = []
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        RecordingComm.log.append((msg_type, {"comm_id": self.comm_id, "data": data or {}}))
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Messages sent to the (absent) front end: ``[(msg_type, {"comm_id", "data"})]``."""
+    RecordingComm.log = []
+    monkeypatch.setattr(comm, "create_comm", lambda **kw: RecordingComm(**kw))
+    return RecordingComm.log
+
+
+def updates(log, widget, key):
+    """Values of ``key`` the kernel sent to the front end for ``widget``."""
+    out = []
+    for kind, m in log:
+        state = m["data"].get("state", {})
+        if kind == "comm_msg" and m["comm_id"] == widget.model_id and key in state:
+            out.append(state[key])
+    return out
+
+
+def click(widget, **state):
+    """What the front end sends when the user changes synced traits."""
+    widget._handle_msg({"content": {"data": {"method": "update", "state": state}},
+                        "buffers": []})
+
+
+def record_seed(hook=False, big=False, fail=False) -> Recording:
+    x = av.ones(5, requires_grad=True)
+    w1 = av.tensor(2.0, requires_grad=True)
+    w2 = av.tensor(3.0, requires_grad=True)
+    b = av.tensor(4.0)
+    big_w = av.arange(100.0).reshape(10, 10).requires_grad_() if big else None
+    error = None
+    with viz.record() as rec:
+        try:
+            l1 = x * w1
+            l2 = l1 + b
+            l1.retain_grad()
+            if hook:
+                l2.register_hook(lambda g: print("hook <b>$x$</b> got", g))
+            l3 = l2 * w2
+            y = l3.mean()
+            if big:
+                y = y + (big_w * 2).sum()
+            if fail:
+                raise ValueError("boom")
+            y.backward(retain_graph=True)
+            w1.grad.zero_()
+            y.backward()
+        except ValueError as exc:
+            error = exc
+            rec.mark_incomplete(exc)
+    rec.name_from_namespace(locals())
+    return Recording(rec.graph(), rec, ShowOptions(), error)
+
+
+# --------------------------------------------------------------------------- package files
+
+
+def test_front_end_files_ship_in_the_package_without_cdn():
+    files = resources.files("autograd_viz.jupyter.widgets")
+    js = (files / "explorer.js").read_text()
+    css = (files / "explorer.css").read_text()
+    assert "export default { render }" in js
+    assert not re.search(r"^\s*import\b", js, re.M), "the ESM must not import anything"
+    assert "http://" not in js + css and "https://" not in js + css
+    # anywidget sends the file contents (not a URL) with the widget state
+    c = GraphCanvas()
+    assert c._esm == js and c._css == css
+
+
+# --------------------------------------------------------------------------- explorer
+
+
+def test_explorer_traits_and_panels(sent):
+    rec = record_seed()
+    ex = Explorer(rec)
+    g = rec.graph
+    assert rec.explorer is ex
+    assert ex.canvas.svg.lstrip().startswith("<?xml") or "<svg" in ex.canvas.svg
+    assert "MeanBackward0" in ex.canvas.svg and "legend" not in ex.canvas.svg  # HTML legend
+    assert ex.canvas.names[g.tensor("w1").id] == "w1"
+    assert ex.canvas.names[g.ops[0].id] == g.ops[0].name
+    assert ex.slider.max == ex.play.max == len(ex.steps) == sum(len(r.steps) for r in g.runs)
+    assert ex.slider.value == 0 and ex.canvas.step_node == "" and not ex.slider.disabled
+    assert "2 backward runs" in ex.header.value and "x, w1, w2" in ex.header.value
+    assert "Click a node" in ex.inspector.value
+    assert "replay backward" in ex.step_card.value
+    tl = ex.timeline.value
+    assert "w1" in tl and "zero_()" in tl and "run1 +=" in tl and "l1" in tl
+    assert {b.description for b in ex.toggles.values()} == {"values", "grads", "shapes",
+                                                            "saved", "hooks"}
+    assert [ex.toggles[k].value for k in ("data", "grad", "shape", "saved", "hooks")] == [
+        True, True, True, False, True]
+    # the whole explorer reached the (absent) front end: one comm per widget, anywidget's
+    # open message carrying the JavaScript text
+    opens = [m for k, m in sent if k == "comm_open"]
+    anys = [m for m in opens if m["data"]["state"].get("_model_name") == "AnyModel"]
+    assert len(anys) == 1 and "export default { render }" in anys[0]["data"]["state"]["_esm"]
+
+
+def test_click_on_a_node_fills_the_inspector(sent):
+    rec = record_seed(hook=True)
+    ex = Explorer(rec)
+    g = rec.graph
+    w1 = g.tensor("w1").id
+    click(ex.canvas, selected=w1)  # as the browser does when the node is clicked
+    html = ex.inspector.value
+    assert 'class="agv-name">w1<' in html and "tensor(3.)" in html
+    assert "grad history" in html and "zero_()" in html and "run1 +=" in html
+    for prop in ("shape", "dtype", "float32", "device", "cpu", "requires_grad", "is_leaf"):
+        assert prop in html
+    assert "saved for backward by" in html and "MulBackward0" in html
+    # the kernel answered with the inspector's new HTML
+    assert any("tensor(3.)" in v for v in updates(sent, ex.inspector, "value"))
+
+    l2 = g.tensor("l2").id
+    html = ex.select("l2")
+    assert ex.canvas.selected == l2
+    assert "hook calls" in html and "hook &lt;b&gt;$x$&lt;/b&gt; got" in html  # escaped
+    assert "mathjax_ignore" in html  # "$x$" must not be typeset
+    assert "<b>$x$</b>" not in html
+
+    l1 = g.tensor("l1").id
+    html = ex.select(l1)
+    assert "retain_grad" in html and "run0 retained" in html and "run1 retained" in html
+
+    op = g.tensor("l3").grad_fn
+    html = ex.select(op)
+    assert "MulBackward0" in html and "next_functions" in html and "saved tensors" in html
+    assert "in backward" in html and "gradient in" in html and "gradient out" in html
+    assert "step 2 of" in html  # executed 2nd in both runs
+
+    note = next(n for n in re.findall(r"<title>(hooknote\d+)</title>", ex.canvas.svg))
+    assert "hook calls" in ex.select(note)  # a note inspects as the node it is attached to
+    assert "Unknown node" in ex.select("nope")
+    assert "Click a node" in ex.select(None)
+
+
+def test_stepper_highlights_each_executed_node(sent):
+    rec = record_seed()
+    ex = Explorer(rec)
+    g = rec.graph
+    seen = []
+    for k in range(1, len(ex.steps) + 1):
+        card = ex.step_to(k)
+        fs = ex.steps[k - 1]
+        assert ex.canvas.step_node == fs.step.op
+        assert ex.canvas.visited == [s.op for s in fs.run.steps[: fs.number - 1]]
+        assert g.op(fs.step.op).name in card and "gradient in" in card
+        assert g.op(fs.step.op).name in ex.step_label.value
+        seen.append(ex.canvas.step_node)
+    assert len(set(seen[: len(g.runs[0].steps)])) == len(g.runs[0].steps)
+    # the first step of backward(y) is MeanBackward0 with gradient 1 in, 0.2 out per element
+    card = ex.step_to(1)
+    assert "MeanBackward0" in card and "tensor(1.)" in card and "0.2000" in card
+    assert ex.canvas.step_node == g.tensor("y").grad_fn
+    assert updates(sent, ex.canvas, "step_node")[-1] == ex.canvas.step_node
+    # the front end's slider (or the Play widget through jslink) drives it the same way
+    click(ex.slider, value=2)
+    assert ex.canvas.step_node == ex.steps[1].step.op
+    ex.step_to(0)
+    assert ex.canvas.step_node == "" and ex.canvas.visited == []
+    assert "replay backward" in ex.step_card.value
+
+
+def test_toggles_rerender_the_svg(sent):
+    rec = record_seed()
+    ex = Explorer(rec)
+    before = ex.canvas.svg
+    assert "tensor(18.)" in before
+    click(ex.toggles["data"], value=False)
+    assert rec.options.data is False
+    assert "tensor(18.)" not in ex.canvas.svg
+    assert any("tensor(18.)" not in s for s in updates(sent, ex.canvas, "svg"))
+    ex.toggles["saved"].value = True
+    assert "self" in ex.canvas.svg  # saved-tensor edge labels
+    ex.rankdir.value = "LR"
+    assert rec.options.rankdir == "LR" and ex.canvas.rankdir == "LR"
+    # the static bundle follows the options too
+    assert "tensor(18.)" not in ex._repr_mimebundle_()["image/svg+xml"]
+
+
+def test_update_in_place_keeps_the_widget(sent):
+    ex = Explorer(record_seed())
+    model_ids = {ex.model_id, ex.canvas.model_id, ex.inspector.model_id}
+    ex.canvas.selected = "t0"
+    ex.step_to(3)
+    n_open = sum(1 for k, _ in sent if k == "comm_open")
+    with viz.record() as r:
+        a = av.tensor([1.0, 2.0], requires_grad=True)
+        s = (a * a).sum()
+        s.backward()
+    r.name_from_namespace({"a": a, "s": s})
+    ex.update(Recording(r.graph(), r), step=True)
+    assert {ex.model_id, ex.canvas.model_id, ex.inspector.model_id} == model_ids
+    assert sum(1 for k, _ in sent if k == "comm_open") == n_open  # no new widgets, no JS resent
+    assert "SumBackward0" in ex.canvas.svg and "MeanBackward0" not in ex.canvas.svg
+    assert ex.canvas.selected == "" and ex.slider.value == 1 and ex.slider.max == len(ex.steps)
+    assert ex.canvas.step_node == ex.graph.tensor("s").grad_fn
+
+
+def test_mimebundle_has_widget_svg_and_deterministic_text(sent):
+    a, b = Explorer(record_seed(hook=True)), Explorer(record_seed(hook=True))
+    ba, bb = a._repr_mimebundle_(), b._repr_mimebundle_()
+    assert {WIDGET, "image/svg+xml", "text/plain"} <= set(ba)
+    assert ba[WIDGET]["model_id"] == a.model_id
+    assert ba["text/plain"] == bb["text/plain"] == a.recording.text()
+    assert ba["image/svg+xml"] == bb["image/svg+xml"]
+    assert "legend" in ba["image/svg+xml"]  # the static drawing keeps Graphviz's legend
+    assert not re.search(r"0x[0-9a-f]{6,}", ba["text/plain"])
+    assert repr(a).startswith("Explorer(") and "2 backward runs" in repr(a)
+    assert "0x" not in repr(a) and "0x" not in repr(a.canvas)
+
+
+def test_incomplete_recording_banner_and_no_steps(sent):
+    ex = Explorer(record_seed(fail=True))
+    assert ex.graph.incomplete
+    assert "Incomplete recording" in ex.header.value and "ValueError: boom" in ex.header.value
+    assert ex.slider.disabled and "No backward call" in ex.step_card.value
+    assert "MulBackward0" in ex.canvas.svg
+
+
+def test_histograms_for_larger_tensors(sent):
+    rec = record_seed(big=True)
+    g = rec.graph
+    big = next(t for t in g.tensors if t.shape == [10, 10] and t.role == "leaf")
+    assert big.value.values is None  # summarised in the model
+    # without live data: statistics only; with the magic's live histogram: bars
+    ex = Explorer(rec)
+    assert 'class="agv-hist"' not in ex.select(big.id) and "min 0" in ex.select(big.id)
+    h = Histogram.of(list(range(100)))
+    assert sum(h.counts) == 100 and h.lo == 0 and h.hi == 99
+    ex.update(rec, hists={(big.id, "value"): h, (big.id, "grad"): Histogram.of([0.2] * 100)})
+    html = ex.select(big.id)
+    assert html.count('class="agv-hist"') == 2 and "histogram of 100 values" in html
+    # small tensors with 16..64 elements: from the preview's values
+    p = viz.model.Preview(shape=[4, 4], dtype="float32", text="t",
+                          values=[[float(i + 4 * j) for i in range(4)] for j in range(4)])
+    assert panels.histogram_of(p).numel == 16
+    p.shape = [3]
+    assert panels.histogram_of(p) is None
+
+
+def test_escaping_in_every_panel():
+    from autograd_viz.viz.model import Graph, TensorNode
+
+    evil = "<img src=x onerror=alert(1)>"
+    g = Graph(tensors=[TensorNode(id="t0", name=evil, shape=[1], dtype="float32", device="cpu",
+                                  requires_grad=True, is_leaf=True, role="leaf",
+                                  grad_note=evil)],
+              incomplete=True, error=evil, notes=[evil])
+    for html in (panels.inspector_html(g, "t0"), panels.header_html(g, names=[evil]),
+                 panels.timeline_html(g), panels.step_html(g, [], 0)):
+        assert "<img" not in html
+
+
+def test_live_histograms_from_the_namespace():
+    from autograd_viz.jupyter.magic import live_histograms
+
+    with viz.record() as rec:
+        w = av.randn(20, 20, requires_grad=True)
+        small = av.tensor([1.0], requires_grad=True)
+        (w.sum() * small).backward()
+    hists = live_histograms(rec, {"w": w, "small": small, "ws": [w], "_hidden": w})
+    wid = rec.id_of(w)
+    assert set(hists) == {(wid, "value"), (wid, "grad")}
+    assert hists[(wid, "value")].numel == 400
