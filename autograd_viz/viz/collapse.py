@@ -1,12 +1,18 @@
-"""Shrink a large drawing to at most ``max_nodes`` nodes, deterministically, in linear time.
+"""Shrink a large drawing so that Graphviz lays it out quickly, deterministically.
+
+Two measures must fit: the number of drawn nodes (``max_nodes``) and the layout cost, which
+is the drawn nodes plus the virtual nodes ``dot`` inserts along edges spanning several ranks
+(a leaf shared by ops far apart costs far more than its one node; ``dot``'s time grows much
+faster than linearly in that cost).
 
 1. Long chains (nodes with exactly one core predecessor and one core successor) lose their
-   middle, keeping ``keep_ends`` nodes at each end (more when ``max_nodes`` is larger);
-   longest chains first, until the graph fits. Nodes in ``keep`` (named tensors, hooks,
-   outputs, highlights) break chains and are never hidden by this step. Leaves and
-   constants that only feed a collapsed stretch go with it.
+   middle, keeping ``keep_ends`` nodes at each end; longest chains first, until the node
+   count fits (and all of them if the cost still does not). Nodes in ``keep`` (named tensors,
+   hooks, outputs, highlights) break chains. Leaves and constants that only feed a collapsed
+   stretch go with it.
 2. If it still does not fit, the nodes nearest the outputs are kept (breadth first towards the
-   inputs) and each connected rest becomes one summary node.
+   inputs, fewer each round until both measures fit) and each connected rest becomes one
+   summary node.
 Summary nodes carry counts per group (op name, "tensor", ...).
 """
 from __future__ import annotations
@@ -14,6 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MAX_SUMMARIES = 8
+#: Default layout-cost allowance per allowed node.
+COST_PER_NODE = 5
+#: Layout cost that is always allowed (dot lays this out in well under a second).
+MIN_COST = 2000
 
 
 @dataclass
@@ -39,6 +49,76 @@ class Collapsed:
         return self.total - len(self.hidden) + len(self.summaries)
 
 
+class _Graph:
+    """Adjacency of the nodes to draw, plus which nodes are folded into which summary."""
+
+    def __init__(self, nodes: list[str], edges: list[tuple[str, str]]) -> None:
+        self.nodes = nodes
+        self.succ: dict[str, list[str]] = {n: [] for n in nodes}
+        self.pred: dict[str, list[str]] = {n: [] for n in nodes}
+        for s, d in edges:
+            if s in self.succ and d in self.succ and s != d:
+                self.succ[s].append(d)
+                self.pred[d].append(s)
+        self.owner: dict[str, int] = {}
+        self.members: list[list[str]] = []
+
+    def fold(self, ms: list[str]) -> int:
+        k = len(self.members)
+        self.members.append(ms)
+        for m in ms:
+            self.owner[m] = k
+        return k
+
+    def shown(self) -> int:
+        return len(self.nodes) - len(self.owner) + sum(1 for m in self.members if m)
+
+    def units(self) -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
+        """The drawn graph: kept nodes and one ``#k`` per summary, deduplicated edges."""
+        owner = self.owner
+        unit = {n: (f"#{owner[n]}" if n in owner else n) for n in self.nodes}
+        units: list[str] = []
+        u_succ: dict[str, list[str]] = {}
+        u_pred: dict[str, list[str]] = {}
+        for n in self.nodes:
+            u = unit[n]
+            if u not in u_succ:
+                units.append(u)
+                u_succ[u], u_pred[u] = [], []
+        seen: set[tuple[str, str]] = set()
+        for n in self.nodes:
+            a = unit[n]
+            for d in self.succ[n]:
+                b = unit[d]
+                if a != b and (a, b) not in seen:
+                    seen.add((a, b))
+                    u_succ[a].append(b)
+                    u_pred[b].append(a)
+        return units, u_succ, u_pred
+
+    def cost(self) -> int:
+        """Drawn nodes plus the virtual nodes of edges spanning ranks (ranks: longest path,
+        then every node pulled up to just below its first consumer, as ``dot`` would)."""
+        units, succ, pred = self.units()
+        indeg = {u: len(pred[u]) for u in units}
+        order = [u for u in units if indeg[u] == 0]
+        rank = dict.fromkeys(units, 0)
+        i = 0
+        while i < len(order):
+            u = order[i]
+            i += 1
+            for v in succ[u]:
+                rank[v] = max(rank[v], rank[u] + 1)
+                indeg[v] -= 1
+                if indeg[v] == 0:
+                    order.append(v)
+        for u in reversed(order):
+            if succ[u]:
+                rank[u] = min(rank[v] for v in succ[u]) - 1
+        virtual = sum(max(0, abs(rank[v] - rank[u]) - 1) for u in units for v in succ[u])
+        return len(units) + virtual
+
+
 def collapse(
     nodes: list[str],
     edges: list[tuple[str, str]],
@@ -47,42 +127,52 @@ def collapse(
     max_nodes: int,
     keep_ends: int | None = None,
     keep: set[str] | frozenset[str] = frozenset(),
+    max_cost: int | None = None,
 ) -> Collapsed:
-    """Decide which of ``nodes`` to hide so that at most ``max_nodes`` are drawn."""
+    """Decide which of ``nodes`` to hide so that at most ``max_nodes`` are drawn and the
+    layout cost stays under ``max_cost`` (default: ``MIN_COST`` or ``COST_PER_NODE *
+    max_nodes``, whichever is larger)."""
+    total = len(nodes)
+    if max_nodes <= 0:
+        return Collapsed({}, [], total)
     if keep_ends is None:
         keep_ends = max(2, min(12, max_nodes // 25))
-    total = len(nodes)
-    if max_nodes <= 0 or total <= max_nodes:
+    if max_cost is None:
+        max_cost = max(MIN_COST, COST_PER_NODE * max_nodes)
+    g = _Graph(nodes, edges)
+    if total <= max_nodes and g.cost() <= max_cost:
         return Collapsed({}, [], total)
-    succ: dict[str, list[str]] = {n: [] for n in nodes}
-    pred: dict[str, list[str]] = {n: [] for n in nodes}
-    for s, d in edges:
-        if s in succ and d in succ and s != d:
-            succ[s].append(d)
-            pred[d].append(s)
-    owner: dict[str, int] = {}  # node -> index into members
-    members: list[list[str]] = []
-    shown = total
-    shown = _chains(nodes, succ, pred, peripheral, keep, max_nodes, keep_ends, owner, members,
-                    shown)
-    if shown > max_nodes:
-        _budget(nodes, succ, pred, max_nodes, owner, members, keep)
-    # number the summaries in order of their first member, count the groups
-    index = {n: k for k, n in enumerate(nodes)}
-    order = sorted(
-        range(len(members)), key=lambda i: min(map(index.__getitem__, members[i]), default=total)
-    )
+    _chains(g, peripheral, keep, keep_ends, max_nodes)
+    if g.shown() <= max_nodes and g.cost() > max_cost:
+        _chains(g, peripheral, keep, keep_ends, 0)
+    if g.shown() > max_nodes or g.cost() > max_cost:
+        owner, members = dict(g.owner), [list(m) for m in g.members]
+        budget = max_nodes - min(MAX_SUMMARIES, max(1, max_nodes // 10))
+        while True:
+            _budget(g, max(1, budget), keep)
+            if (g.shown() <= max_nodes and g.cost() <= max_cost) or budget <= 8:
+                break
+            g.owner, g.members = dict(owner), [list(m) for m in members]
+            budget = budget * 2 // 3
+    return _result(g, group, total)
+
+
+def _result(g: _Graph, group: dict[str, str], total: int) -> Collapsed:
+    """Number the summaries in order of their first member and count their groups."""
+    index = {n: k for k, n in enumerate(g.nodes)}
+    filled = [ms for ms in g.members if ms]
+    filled.sort(key=lambda ms: min(map(index.__getitem__, ms)))
     hidden: dict[str, str] = {}
     summaries: list[Summary] = []
-    for new, i in enumerate(x for x in order if members[x]):
-        sid = f"sum{new}"
+    for k, ms in enumerate(filled):
+        sid = f"sum{k}"
         counts: dict[str, int] = {}
-        for n in sorted(members[i], key=index.__getitem__):
+        for n in sorted(ms, key=index.__getitem__):
             hidden[n] = sid
-            g = group.get(n, "node")
-            counts[g] = counts.get(g, 0) + 1
+            name = group.get(n, "node")
+            counts[name] = counts.get(name, 0) + 1
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        summaries.append(Summary(sid, len(members[i]), ranked))
+        summaries.append(Summary(sid, len(ms), ranked))
     return Collapsed(hidden, summaries, total)
 
 
@@ -97,87 +187,64 @@ def _only(xs: list[str], skip: set[str]) -> str | None:
     return found
 
 
-def _chains(nodes, succ, pred, peripheral, keep, max_nodes, keep_ends, owner, members,  # noqa: ANN001
-            shown) -> int:  # noqa: ANN001
-    # the one core predecessor / successor of each core node (None: zero or several);
-    # kept nodes count as neither, so they end chains
+def _chains(g: _Graph, peripheral: set[str], keep: set[str] | frozenset[str],
+            keep_ends: int, target: int) -> None:
+    """Fold the middles of long chains, longest first, until ``g.shown() <= target``."""
     skip = peripheral | keep
     one_pred: dict[str, str | None] = {}
     one_succ: dict[str, str | None] = {}
-    for n in nodes:
-        if n in skip:
-            continue
-        one_pred[n] = _only(pred[n], peripheral)
-        one_succ[n] = _only(succ[n], peripheral)
+    for n in g.nodes:  # the one core neighbour each way (None: zero or several)
+        if n not in skip and n not in g.owner:
+            one_pred[n] = _only(g.pred[n], peripheral)
+            one_succ[n] = _only(g.succ[n], peripheral)
 
     def chainable(n: str | None) -> bool:
         return n is not None and one_pred.get(n) is not None and one_succ.get(n) is not None
 
     runs: list[list[str]] = []
     seen: set[str] = set()
-    for n in nodes:
+    for n in g.nodes:
         if n in seen or not chainable(n) or chainable(one_pred[n]):
             continue
         run = [n]
         seen.add(n)
-        cur = n
-        while True:
-            nxt = one_succ[cur]
-            if nxt in seen or not chainable(nxt):
-                break
+        nxt = one_succ[n]
+        while nxt not in seen and chainable(nxt):
             run.append(nxt)
             seen.add(nxt)
-            cur = nxt
+            nxt = one_succ[nxt]
         if len(run) > 2 * keep_ends + 2:
             runs.append(run)
     runs.sort(key=lambda r: -len(r))  # stable: ties keep graph order
+    shown = g.shown()
     for run in runs:
-        if shown <= max_nodes:
+        if shown <= target:
             break
         middle = run[keep_ends : len(run) - keep_ends]
-        k = len(members)
-        members.append(list(middle))
-        for m in middle:
-            owner[m] = k
+        k = g.fold(list(middle))
         shown -= len(middle) - 1
         # leaves/constants that feed only this stretch go with it
-        work = [p for m in middle for p in pred[m]
-                if p in peripheral and p not in owner and p not in keep]
+        work = [p for m in middle for p in g.pred[m]
+                if p in peripheral and p not in g.owner and p not in keep]
         while work:
             p = work.pop()
-            if p in owner or not succ[p] or any(owner.get(s) != k for s in succ[p]):
+            if p in g.owner or not g.succ[p] or any(g.owner.get(s) != k for s in g.succ[p]):
                 continue
-            owner[p] = k
-            members[k].append(p)
+            g.owner[p] = k
+            g.members[k].append(p)
             shown -= 1
-            work.extend(q for q in pred[p] if q in peripheral and q not in owner and q not in keep)
-    return shown
+            work.extend(q for q in g.pred[p]
+                        if q in peripheral and q not in g.owner and q not in keep)
 
 
-def _budget(nodes, succ, pred, max_nodes, owner, members, keep) -> None:  # noqa: ANN001
-    """Keep what is nearest the outputs; fold each connected rest into one summary."""
-    unit = {n: (f"#{owner[n]}" if n in owner else n) for n in nodes}
-    units: list[str] = []
-    u_succ: dict[str, list[str]] = {}
-    u_pred: dict[str, list[str]] = {}
-    for n in nodes:
-        u = unit[n]
-        if u not in u_succ:
-            units.append(u)
-            u_succ[u], u_pred[u] = [], []
-    for n in nodes:
-        for d in succ[n]:
-            a, b = unit[n], unit[d]
-            if a != b:
-                u_succ[a].append(b)
-                u_pred[b].append(a)
-    budget = max(1, max_nodes - min(MAX_SUMMARIES, max(1, max_nodes // 10)))
+def _budget(g: _Graph, budget: int, keep: set[str] | frozenset[str]) -> None:
+    """Keep ``budget`` units nearest the outputs; fold each connected rest into a summary."""
+    units, u_succ, u_pred = g.units()
     kept: set[str] = set()
     queue = [u for u in units if not u_succ[u]] or units[:1]
     queue += [u for u in units if u in keep and u_succ[u]][: budget // 4]
+    kept.update(queue)
     head = 0
-    for u in queue:
-        kept.add(u)
     while head < len(queue) and len(kept) < budget:
         u = queue[head]
         head += 1
@@ -204,19 +271,13 @@ def _budget(nodes, succ, pred, max_nodes, owner, members, keep) -> None:  # noqa
                 if y not in kept and y not in comp:
                     comp[y] = c
                     stack.append(y)
-    new_members: list[list[str]] = []
-    for g in groups:
+    for grp in groups:
         ms: list[str] = []
-        for u in g:
+        for u in grp:
             if u.startswith("#"):
                 k = int(u[1:])
-                ms.extend(members[k])
-                members[k] = []
+                ms.extend(g.members[k])
+                g.members[k] = []
             else:
                 ms.append(u)
-        new_members.append(ms)
-    base = len(members)
-    for j, ms in enumerate(new_members):
-        members.append(ms)
-        for m in ms:
-            owner[m] = base + j
+        g.fold(ms)

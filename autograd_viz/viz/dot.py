@@ -107,7 +107,7 @@ def _dot_lines(
         for t in saved_only:
             del tensors[t]
     order = _node_order(g, tensors)
-    if max_nodes and len(order) > max_nodes:
+    if max_nodes:
         group: dict[str, str] = {}
         peripheral: set[str] = set()
         for n in order:
