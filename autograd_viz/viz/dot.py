@@ -108,23 +108,17 @@ def _dot_lines(
             del tensors[t]
     order = _node_order(g, tensors)
     if max_nodes:
-        group: dict[str, str] = {}
-        peripheral: set[str] = set()
-        for n in order:
-            o = ops.get(n)
-            if o is not None:
-                group[n] = o.name
-                if o.kind == "accumulate":
-                    peripheral.add(n)
-            else:
-                t = tensors[n]
-                group[n] = f"{tensor_kind(t)} tensor"
-                if t.role != "intermediate" or t.saved_only:
-                    peripheral.add(n)
-        pairs = [(e.src, e.dst) for e in edges]
+        peripheral = {n for n, o in ops.items() if o.kind == "accumulate"}
+        peripheral.update(n for n, t in tensors.items() if t.role != "intermediate")
         keep = {t.id for t in tensors.values()
                 if t.name or t.hooks or t.retains_grad or t.is_output}
         keep |= _highlighted(g, highlight)
+
+        def group(n: str) -> str:
+            o = ops.get(n)
+            return o.name if o is not None else f"{tensor_kind(tensors[n])} tensor"
+
+        pairs = [(e.src, e.dst) for e in edges]
         col = collapse(order, pairs, group, peripheral, max_nodes, keep=keep)
     else:
         col = Collapsed({}, [], len(order))
