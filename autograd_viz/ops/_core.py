@@ -121,6 +121,8 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
     node.inputs = inputs
     data = node.forward(*[t._data for t in inputs], **kw)
     node.inputs = None
+    if isinstance(data, np.generic):  # NumPy reductions give scalars: keep 0-d arrays
+        data = np.asarray(data)
     if out is None:
         res = _wrap(data)
         if cls._is_view:
@@ -163,7 +165,7 @@ def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
     node.inputs = inputs
     datas = node.forward(*[t._data for t in inputs], **kw)
     node.inputs = None
-    outs = tuple(_wrap(d) for d in datas)
+    outs = tuple(_wrap(np.asarray(d) if isinstance(d, np.generic) else d) for d in datas)
     diff = getattr(node, "diff_outputs", None)
     if cls._is_view:
         src = inputs[0]

@@ -2,6 +2,7 @@
 arrays, backward in Tensor ops right beside it (so ``create_graph=True`` works)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -47,18 +48,16 @@ class SubBackward0(_Binary):
                 self._gb(-g if self.alpha == 1 else g * -self.alpha) if n[1] else None)
 
 
-class RsubBackward1(SubBackward0):
-    """``scalar - tensor`` (inputs arrive as (tensor, scalar))."""
+class RsubBackward1(Op):
+    """``scalar - alpha * tensor`` (the scalar is no graph input, as in PyTorch)."""
 
-    def forward(self, a, b, alpha=1):
-        self._meta(a, b)
-        self.alpha = alpha
-        return b - a if alpha == 1 else b - alpha * a
+    def forward(self, a, other, alpha=1):
+        self.sa, self.da, self.alpha = a.shape, a.dtype, alpha
+        c = B.get_array_module(a).asarray(other, dtype=a.dtype)
+        return c - a if alpha == 1 else c - alpha * a
 
     def backward(self, g):
-        n = self.needs
-        return (self._ga(-g if self.alpha == 1 else g * -self.alpha) if n[0] else None,
-                self._gb(g) if n[1] else None)
+        return -g if self.alpha == 1 else g * -self.alpha
 
 
 class MulBackward0(_Binary):
@@ -125,70 +124,99 @@ class PowBackward1(_Binary):
         return a ** b
 
     def backward(self, g):
+        # PyTorch's pow_backward_self / pow_backward_exponent, masks included
+        from .unary import where
         a, b, r = self.saved()
         n = self.needs
         ga = gb = None
         if n[0]:
-            ga = self._ga(g * b * a ** (b - 1))
+            ga = self._ga(where(b == 0.0, g.new_zeros(()), g * (b * a ** (b - 1))))
         if n[1]:
-            from .unary import where
-            safe = where(a > 0, a, a * 0 + 1)
-            gb = self._gb(g * r * where(a > 0, safe.log(), a * 0))
+            zero = (a == 0).logical_and(b >= 0)
+            gb = self._gb(g * where(zero, g.new_zeros(()), r * a.log()))
         return ga, gb
 
 
-class PowBackward2(_Binary):
-    """``scalar ** tensor`` (inputs arrive as (scalar, tensor))."""
+class PowBackward2(Op):
+    """``scalar ** tensor`` (the scalar base is no graph input, as in PyTorch)."""
 
-    def forward(self, a, b):
-        self._meta(a, b)
-        self.base = a
-        self.save(exponent=self.inputs[1], result=RESULT)
-        return a ** b
+    def forward(self, b, base):
+        self.base = base
+        self.save(exponent=self.inputs[0], result=RESULT)
+        xp = B.get_array_module(b)
+        return xp.power(xp.asarray(base, dtype=b.dtype), b)
 
     def backward(self, g):
-        _, r = self.saved()
-        import math
+        b, r = self.saved()
         base = float(self.base)
-        return None, self._gb(g * r * (math.log(base) if base > 0 else float("nan")))
+        if base == 0:  # PyTorch masks 0 ** b for b >= 0 to a zero gradient
+            from .unary import where
+            return where(b >= 0, g * 0, g * r * float("-inf"))
+        return g * r * (math.log(base) if base > 0 else float("nan"))
 
 
 class RemainderBackward0(_Binary):
-    def forward(self, a, b):
+    def forward(self, a, b=None, scalar=None):
+        """``remainder(a, b)``; with ``scalar`` (a Python number) ``a`` is the only input."""
+        xp = B.get_array_module(a)
+        if b is None:
+            self.sa, self.da = a.shape, a.dtype
+            return self._fn(xp)(a, xp.asarray(scalar, dtype=a.dtype))
         self._meta(a, b)
         n = self.needs
         if n and n[1]:
             i = self.inputs
             self.save(self=i[0], other=i[1])
-        xp = B.get_array_module(a)
-        return xp.remainder(a, b)
+        return self._fn(xp)(a, b)
+
+    @staticmethod
+    def _fn(xp):
+        return xp.remainder
+
+    @staticmethod
+    def _round(q):
+        return q.floor()
 
     def backward(self, g):
         n = self.needs
+        if len(n) == 1:
+            return self._ga(g)
         gb = None
         if n[1]:
             a, b = self.saved()
-            gb = self._gb(-g * (a / b).floor())
+            gb = self._gb(-g * self._round(a / b))
         return (self._ga(g) if n[0] else None), gb
 
 
 class FmodBackward0(RemainderBackward0):
-    def forward(self, a, b):
-        self._meta(a, b)
-        n = self.needs
-        if n and n[1]:
-            i = self.inputs
-            self.save(self=i[0], other=i[1])
-        xp = B.get_array_module(a)
-        return xp.fmod(a, b)
+    @staticmethod
+    def _fn(xp):
+        return xp.fmod
+
+    @staticmethod
+    def _round(q):
+        return q.trunc()
+
+
+class RemainderBackward1(RemainderBackward0):
+    """``remainder(tensor, tensor)`` (``RemainderBackward0`` is the Python-scalar form)."""
+
+
+class FmodBackward1(FmodBackward0):
+    """``fmod(tensor, tensor)``."""
+
+
+class NotImplementedBackward(Op):
+    """A node whose derivative PyTorch does not implement (``scalar % tensor``)."""
+
+    _name = "NotImplemented"
+
+    def forward(self, a, fn, what):
+        self.what = what
+        return fn(a)
 
     def backward(self, g):
-        n = self.needs
-        gb = None
-        if n[1]:
-            a, b = self.saved()
-            gb = self._gb(-g * (a / b).trunc())
-        return (self._ga(g) if n[0] else None), gb
+        raise RuntimeError(f"derivative for aten::{self.what} is not implemented")
 
 
 class _Compare(Op):
@@ -256,8 +284,21 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) ->
 
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``other - alpha * input``."""
-    a, b = promote(input, other)
-    return apply(RsubBackward1, (a, b), alpha=alpha)
+    if isinstance(other, SCALARS):
+        x, c = _with_scalar(input, other)
+        if x.dtype is B.bool_:
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                               "supported. If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return apply(RsubBackward1, (x,), other=c, alpha=alpha)
+    b, a = promote(other, input)
+    return sub(b, a, alpha=alpha)
+
+
+def _with_scalar(t: Tensor, c: Any) -> tuple[Tensor, Any]:
+    """``t`` cast to the dtype of ``t (op) c`` for a Python scalar ``c``, and ``c``."""
+    dt = B.result_type(t, c)
+    return (t if dt.np == t._data.dtype else t.to(dt)), c
 
 
 def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
@@ -288,24 +329,37 @@ def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # n
         dt = B.result_type(input, exponent)
         x = input if dt.np == input._data.dtype else input.to(dt)
         return apply(PowBackward0, (x,), out=out, exponent=exponent)
-    if not isinstance(input, Tensor):
-        a, b = promote(input, exponent)
-        node_in = (a, b)
-        return apply(PowBackward2, node_in, out=out)
+    if not isinstance(input, Tensor) and isinstance(input, SCALARS):
+        x, c = _with_scalar(exponent, input)
+        return apply(PowBackward2, (x,), out=out, base=c)
     a, b = promote(input, exponent)
     return apply(PowBackward1, (a, b), out=out)
 
 
 def remainder(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     """Python-style modulus (the result has the divisor's sign)."""
-    a, b = promote(input, other)
-    return apply(RemainderBackward0, (a, b), out=out)
+    return _mod(RemainderBackward0, input, other, out, "remainder")
 
 
 def fmod(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     """C-style modulus (the result has the dividend's sign)."""
+    return _mod(FmodBackward0, input, other, out, "fmod")
+
+
+def _mod(cls: type, input: Any, other: Any, out: Tensor | None, name: str) -> Tensor:
+    tensor_cls = RemainderBackward1 if cls is RemainderBackward0 else FmodBackward1
+    if out is not None:
+        check_out(out, tuple(t for t in (input, other) if isinstance(t, Tensor)), name)
+    if isinstance(input, Tensor) and isinstance(other, SCALARS):
+        x, c = _with_scalar(input, other)
+        return apply(cls, (x,), out=out, scalar=c)
+    if isinstance(other, Tensor) and isinstance(input, SCALARS):
+        x, c = _with_scalar(other, input)
+        xp = B.get_array_module(x._data)
+        return apply(NotImplementedBackward, (x,), out=out, what=name, fn=lambda b: getattr(
+            xp, name if name == "fmod" else "remainder")(xp.asarray(c, dtype=b.dtype), b))
     a, b = promote(input, other)
-    return apply(FmodBackward0, (a, b), out=out)
+    return apply(tensor_cls, (a, b), out=out)
 
 
 def floor_divide(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..autograd.function import Op
 from ..tensor import Tensor
-from ._core import apply, check_out, promote, register
+from ._core import apply, check_out, register
 
 
 def _dtname(t: Tensor) -> str:
@@ -141,53 +143,91 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
 
 @register("matmul")
 def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
-    """Matrix product with PyTorch's rules for 1-D, 2-D and batched (broadcast) inputs."""
+    """Matrix product with PyTorch's rules for 1-D, 2-D and batched (broadcast) inputs,
+    composed from dot/mv/mm/bmm exactly as ``at::native::_matmul_impl`` does (so the
+    ``grad_fn`` graph matches PyTorch's)."""
     a, b = input, other
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
-        a, b = promote(a, b)
+        raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(b if isinstance(a, Tensor) else a).__name__}")
     da, db = a.ndim, b.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{da}D and {db}D")
+    if out is not None:
+        check_out(out, (a, b), "matmul")
+        r = matmul(a, b)
+        from ._core import _write_out
+        return _write_out(out, r._data, False, None)
     if da == 1 and db == 1:
         return dot(a, b)
     if da == 2 and db == 1:
         return mv(a, b)
     if da == 1 and db == 2:
-        return mm(a.unsqueeze(0), b).squeeze(0)
+        return _squeeze_(mm(a.unsqueeze(0), b), 0)
     if da == 2 and db == 2:
-        return mm(a, b, out=out)
-    if da >= 3 and db in (1, 2):
-        lead = tuple(a.shape[:-1])
-        folded = a.reshape(-1, a.shape[-1])
-        if db == 1:
-            r = folded.mv(b)
-            return r.view(lead) if r.ndim else r
-        r = mm(folded, b)
-        return _unsafe_view(r, lead + (b.shape[-1],))
-    if da in (1, 2) and db >= 3:
-        at = a.unsqueeze(0) if da == 1 else a
-        r = matmul(b.transpose(-1, -2), at.t()).transpose(-1, -2)
-        return r.squeeze(-2) if da == 1 else r
-    # batched with broadcasting
-    a2 = a.unsqueeze(0) if da == 1 else a
-    b2 = b.unsqueeze(-1) if db == 1 else b
-    import numpy as np
-    batch = np.broadcast_shapes(tuple(a2.shape[:-2]), tuple(b2.shape[:-2]))
-    if a2.shape[-1] != b2.shape[-2]:
+        return mm(a, b)
+    if _should_fold(a, b):
+        transpose = db > da
+        t1 = b.mT if transpose else a
+        t2 = (a.t() if da == 2 else a) if transpose else b
+        shape = tuple(t1.shape[:-1])
+        folded = t1.reshape(int(np.prod(shape)), t1.shape[-1])
+        if t2.ndim == 2:
+            r = _unsafe_view(mm(folded, t2), shape + (t2.shape[1],))
+            return r.mT.contiguous() if transpose else r
+        return _unsafe_view(mv(folded, t2), shape)
+    n = a.shape[-2] if da > 1 else 1
+    m1 = a.shape[-1]
+    m2 = b.shape[-2] if db > 1 else b.shape[0]
+    p = b.shape[-1] if db > 1 else 1
+    ba, bb = tuple(a.shape[:max(da - 2, 0)]), tuple(b.shape[:max(db - 2, 0)])
+    if da == 3 and db == 3 and ba[0] != bb[0]:
+        if ba[0] == 1 and a.requires_grad:
+            return matmul(a.squeeze(0), b)
+        if bb[0] == 1 and b.requires_grad:
+            return matmul(a, b.squeeze(0))
+    try:
+        batch = np.broadcast_shapes(ba, bb)
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({ba}) must match the size of tensor b "
+                           f"({bb}) at non-singleton dimension") from None
+    if m1 != m2:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{int(np.prod(batch))}, {a2.shape[-1]}] but got: "
-                           f"[{int(np.prod(batch))}, {b2.shape[-2]}].")
-    ae = a2.expand(batch + tuple(a2.shape[-2:])).reshape(-1, *a2.shape[-2:])
-    be = b2.expand(batch + tuple(b2.shape[-2:])).reshape(-1, *b2.shape[-2:])
-    r = bmm(ae, be)
-    shape = batch + (a2.shape[-2], b2.shape[-1])
-    r = r.view(shape) if da >= 3 and db >= 3 else _unsafe_view(r, shape)
-    if da == 1:
-        r = r.squeeze(-2)
+                           f"[{int(np.prod(batch))}, {m1}] but got: [{int(np.prod(batch))}, "
+                           f"{m2}].")
+    nb = int(np.prod(batch))
+    ae = a.expand(batch + (n, m1)).reshape(nb, n, m1)
     if db == 1:
-        r = r.squeeze(-1)
-    return r
+        be = b.expand(batch + (m2,)).reshape(nb, m2).unsqueeze(2)
+    else:
+        be = b.expand(batch + (m2, p)).reshape(nb, m2, p)
+    shape = batch + ((n,) if da > 1 else ()) + ((p,) if db > 1 else ())
+    r = bmm(ae, be)
+    return _unsafe_view(r.squeeze(-1) if db == 1 else r, shape)
+
+
+def _should_fold(a: Tensor, b: Tensor) -> bool:
+    """PyTorch's ``should_fold``: fold the batch of the larger operand into an mm/mv."""
+    larger = a.ndim >= b.ndim
+    t1 = a if larger else b.mT
+    dim_t2 = b.ndim if larger else a.ndim
+    if not (t1.ndim >= 3 and dim_t2 <= 2):
+        return False
+    if (b if larger else a).requires_grad:
+        return True
+    if a.ndim == 2:
+        return False
+    if t1.numel() == 0:
+        return True
+    shp, st = tuple(t1.shape), t1.stride()
+    return all(st[i] == st[i + 1] * shp[i + 1] for i in range(t1.ndim - 2))
+
+
+def _squeeze_(t: Tensor, dim: int) -> Tensor:
+    """``t.squeeze_(dim)`` on a fresh result (PyTorch's node is ``SqueezeBackward4``)."""
+    from .shape import SqueezeBackward4
+    return apply(SqueezeBackward4, (t,), axes=(dim,) if t.shape[dim] == 1 else ())
 
 
 def _unsafe_view(t: Tensor, shape: tuple) -> Tensor:

@@ -76,28 +76,39 @@ class MeanBackward1(MeanBackward0):
 
 
 class ProdBackward0(Op):
+    """prod() over all elements (``ProdBackward1``: over one dim), PyTorch's prod_backward:
+    ``grad * result / input`` without zeros, else the product of the other elements."""
+
     def forward(self, a, axes, keepdim):
         self.save(self=self.inputs[0], result=RESULT)
-        self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        self.axes, self.keepdim = axes, keepdim
         return a.prod(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, None))
 
     def backward(self, g):
         a, r = self.saved()
-        ge = _expand_back(g, self.in_shape, self.axes, self.keepdim)
-        re = _expand_back(r, self.in_shape, self.axes, self.keepdim)
+        if a.ndim == 0:
+            return g
+        if self.axes is not None and not self.keepdim:
+            g, r = g.unsqueeze(self.axes[0]), r.unsqueeze(self.axes[0])
         if not bool((a._data == 0).any()):
-            return ge * re / a
-        # with zeros: the product of the other elements, from exclusive cumulative products
-        xp = B.get_array_module(a._data)
-        ad = a._data
-        flat, ax = (ad.reshape(-1), 0) if self.axes is None else (ad, self.axes[0])
-        n = flat.shape[ax]
-        ones = xp.ones_like(xp.take(flat, [0], ax))
-        left = xp.concatenate([ones, xp.cumprod(xp.take(flat, range(n - 1), ax), ax)], ax)
-        rev = xp.flip(flat, ax)
-        right = xp.flip(xp.concatenate([ones, xp.cumprod(xp.take(rev, range(n - 1), ax), ax)],
-                                       ax), ax)
-        return ge * Tensor._wrap((left * right).reshape(ad.shape))
+            return g * (r / a)
+        if self.axes is None:
+            return (g * _prod_of_others(a.contiguous().view(-1), 0)).view_as(a)
+        return g * _prod_of_others(a, self.axes[0])
+
+
+def _prod_of_others(x: Tensor, dim: int) -> Tensor:
+    """For each element along ``dim``, the product of the other elements: safe with zeros
+    and written in Tensor ops (row k of an n x n stack is ``x`` with element k set to 1)."""
+    n = x.shape[dim]
+    if n == 1:
+        return x.new_ones(tuple(x.shape))
+    xt = x.transpose(dim, -1)
+    stacked = xt.unsqueeze(-2).expand(*xt.shape[:-1], n, n)
+    from .creation import eye
+    from .unary import where
+    eye_mask = eye(n, dtype=B.bool_, device=x.device)
+    return where(eye_mask, x.new_ones(()), stacked).prod(-1).transpose(dim, -1)
 
 
 class ProdBackward1(ProdBackward0):
@@ -107,31 +118,42 @@ class ProdBackward1(ProdBackward0):
 class VarBackward0(Op):
     def forward(self, a, axes, correction, keepdim):
         self.save(self=self.inputs[0])
-        self.in_shape, self.axes, self.keepdim, self.corr = a.shape, axes, keepdim, correction
-        n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-        self.n = n
+        self.axes, self.keepdim, self.corr = axes, keepdim, correction
         return a.var(axis=axes, ddof=correction, keepdims=keepdim)
 
     def backward(self, g):
         (a,) = self.saved()
-        mean = a.mean(dim=self.axes, keepdim=True) if self.axes else a.mean()
-        ge = _expand_back(g, self.in_shape, self.axes, self.keepdim)
-        return ge * (a - mean) * (2.0 / max(self.n - self.corr, 0))
+        return _var_backward(g, a, self.axes, self.corr, self.keepdim)
+
+
+def _var_backward(g: Tensor, a: Tensor, axes: tuple | None, corr: float,
+                  keepdim: bool) -> Tensor:
+    """PyTorch's ``var_backward`` (in Tensor ops, so it differentiates again)."""
+    if axes is None or a.ndim == 0:
+        dof = a.numel() - corr
+        if dof <= 0:  # 2 / dof is infinite: nan where a equals its mean, else inf
+            from .unary import where
+            return g * where(a == a.mean(), float("nan"), float("inf")).to(a.dtype)
+        return (2.0 / dof) * g * (a - a.mean())
+    if not keepdim and a.ndim > 1:
+        for ax in sorted(axes):
+            g = g.unsqueeze(ax)
+    n = int(np.prod([a.shape[i] for i in axes]))
+    dof = n - corr
+    return (2.0 / dof if dof else float("inf")) * g * (a - a.mean(dim=axes, keepdim=True))
 
 
 class StdBackward0(Op):
     def forward(self, a, axes, correction, keepdim):
         self.save(self=self.inputs[0], result=RESULT)
-        self.in_shape, self.axes, self.keepdim, self.corr = a.shape, axes, keepdim, correction
-        self.n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+        self.axes, self.keepdim, self.corr = axes, keepdim, correction
         return a.std(axis=axes, ddof=correction, keepdims=keepdim)
 
     def backward(self, g):
         a, r = self.saved()
-        mean = a.mean(dim=self.axes, keepdim=True) if self.axes else a.mean()
-        ge = _expand_back(g, self.in_shape, self.axes, self.keepdim)
-        re = _expand_back(r, self.in_shape, self.axes, self.keepdim)
-        return ge * (a - mean) / (re * max(self.n - self.corr, 0))
+        from .index import masked_fill
+        gs = masked_fill(g / (r * 2), r == 0, 0)
+        return _var_backward(gs, a, self.axes, self.corr, self.keepdim)
 
 
 class MaxBackward1(Op):

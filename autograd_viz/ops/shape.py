@@ -63,6 +63,10 @@ class ViewBackward0(Op):
         return g.reshape(self.in_shape)
 
 
+class ReshapeAliasBackward0(ViewBackward0):
+    """``reshape`` of a non-contiguous tensor whose strides still allow a view."""
+
+
 class UnsafeViewBackward0(Op):
     def forward(self, a, shape):
         self.in_shape = a.shape
@@ -85,8 +89,10 @@ def view(self: Tensor, *shape: Any) -> Tensor:
 def reshape(self: Tensor, *shape: Any) -> Tensor:
     """A view when the strides allow it, else a copy."""
     shape = infer_shape(_size_args(shape), self.numel())
-    if _try_view(self._data, shape) is not None:
+    if self._data.flags.c_contiguous:
         return apply(ViewBackward0, (self,), shape=shape)
+    if _try_view(self._data, shape) is not None:  # strides allow a view: _reshape_alias
+        return apply(ReshapeAliasBackward0, (self,), shape=shape)
     return apply(UnsafeViewBackward0, (contiguous(self),), shape=shape)
 
 
@@ -182,8 +188,8 @@ def t(self: Tensor) -> Tensor:
     return apply(TBackward0, (self,))
 
 
-Tensor.T = property(lambda self: t(self) if self.ndim <= 2 else permute(
-    self, tuple(range(self.ndim - 1, -1, -1))), doc="Dimensions reversed.")
+Tensor.T = property(lambda self: permute(self, tuple(range(self.ndim - 1, -1, -1))),
+                    doc="Dimensions reversed (a permute, as in PyTorch).")
 Tensor.mT = property(lambda self: transpose(self, -2, -1), doc="Last two dims swapped.")
 
 
@@ -204,6 +210,10 @@ class SqueezeBackward1(SqueezeBackward0):
 
 class SqueezeBackward2(SqueezeBackward0):
     pass
+
+
+class SqueezeBackward4(SqueezeBackward0):
+    """``squeeze_(dim)`` (in place on a fresh result, as matmul's 1-D @ 2-D does)."""
 
 
 @register("squeeze")

@@ -234,7 +234,7 @@ class ClampBackward1(Op):
         if self.hi is not None:
             m2 = a <= self.hi
             mask = m2 if mask is None else mask.logical_and(m2)
-        return g * mask
+        return where(mask, g, g.new_zeros(()))
 
 
 class ClampMinBackward0(ClampBackward1):
@@ -255,27 +255,32 @@ class ClampBackward0(Op):
         return xp.minimum(xp.maximum(a, lo), hi)
 
     def backward(self, g):
+        # PyTorch's clamp_backward_min_max: when min > max, max wins and min gets nothing
         a, lo, hi = self.saved()
         n = self.needs
-        inside = (a >= lo).logical_and(a <= hi)
-        return (sum_to(g * inside, *self.meta[0]) if n[0] else None,
-                sum_to(g * (a < lo), *self.meta[1]) if n[1] else None,
-                sum_to(g * (a > hi), *self.meta[2]) if n[2] else None)
+        zero = g.new_zeros(())
+        return (sum_to(where((a >= lo).logical_and(a <= hi), g, zero), *self.meta[0])
+                if n[0] else None,
+                sum_to(where((a < lo).logical_and(lo < hi), g, zero), *self.meta[1])
+                if n[1] else None,
+                sum_to(where((a > hi).logical_or(hi < lo), g, zero), *self.meta[2])
+                if n[2] else None)
 
 
 class WhereBackward0(Op):
-    def forward(self, cond, a, b):
-        self.save(condition=self.inputs[0])
+    """``where(condition, a, b)``: the bool condition is saved, not a graph input."""
+
+    def forward(self, a, b, condition):
+        self.save(condition=condition)
         self.meta = [(x.shape, x.dtype) for x in (a, b)]
-        return _xp(a).where(cond, a, b)
+        return _xp(a).where(condition._data, a, b)
 
     def backward(self, g):
         (c,) = self.saved()
         n = self.needs
         z = g * 0
-        return (None,
-                sum_to(where(c, g, z), *self.meta[0]) if n[1] else None,
-                sum_to(where(c, z, g), *self.meta[1]) if n[2] else None)
+        return (sum_to(where(c, g, z), *self.meta[0]) if n[0] else None,
+                sum_to(where(c, z, g), *self.meta[1]) if n[1] else None)
 
 
 class _Logical(Op):
@@ -364,7 +369,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor:
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {condition.dtype.name.capitalize()}")
     a, b = promote(input, other)
-    return apply(WhereBackward0, (condition, a, b))
+    return apply(WhereBackward0, (a, b), condition=condition)
 
 
 def logical_not(input: Tensor) -> Tensor:
