@@ -112,6 +112,44 @@ def _programs(m):
             "shared": shared}
 
 
+def _leaves_of(g):
+    return [t for t in g.tensors if t.role == "leaf"]
+
+
+@pytest.mark.parametrize("prog", list(_programs(None)))
+def test_recorded_grads_equal_engine_and_torch(prog, torch):
+    t_root = _programs(torch)[prog](torch)
+    t_leaves = []
+
+    def collect(fn):
+        for f, _ in fn.next_functions:
+            if f is None:
+                continue
+            if hasattr(f, "variable"):
+                if all(f.variable is not v for v in t_leaves):
+                    t_leaves.append(f.variable)
+            else:
+                collect(f)
+
+    collect(t_root.grad_fn)
+    t_root.backward()
+    with viz.record() as rec:
+        root = _programs(av)[prog](av)
+        root.backward()
+    g = rec.graph()
+    leaves = _leaves_of(g)
+    assert len(leaves) == len(t_leaves)
+    by_value = sorted((_vals(t.value), _vals(t.grad)) for t in leaves)
+    expected = sorted((v.detach().numpy().astype(np.float64).tolist(),
+                       v.grad.numpy().astype(np.float64).tolist()) for v in t_leaves)
+    for (v, gr), (ev, egr) in zip(by_value, expected):
+        assert v == ev
+        scale = max(1.0, float(np.max(np.abs(egr))))  # float32 sums: engine and torch differ
+        np.testing.assert_allclose(gr, egr, rtol=1e-4, atol=2e-5 * scale)
+    (run,) = g.runs
+    assert sorted(run.accumulated) == sorted(t.id for t in leaves)
+
+
 @pytest.mark.parametrize("prog", list(_programs(None)))
 def test_structure_equals_torch(prog, torch):
     t_root = _programs(torch)[prog](torch)
@@ -305,6 +343,45 @@ def test_tracked_in_place_op_continues_the_tensor():
 
 
 # -- recorder behaviour ------------------------------------------------------------------------
+def test_flushing_the_log_early_changes_nothing(monkeypatch):
+    def run():
+        x = av.tensor([1.0, 2.0], requires_grad=True)
+        with viz.record(names={"x": x}) as rec:
+            y = x
+            for _ in range(20):
+                y = (y * 1.5).sin()
+            y.sum().backward()
+            mid = rec.graph()  # graph() in the middle replays; recording goes on
+            with av.no_grad():
+                x.mul_(2)
+            (x * x).sum().backward()
+        return mid, rec.graph()
+
+    mid_a, a = run()
+    monkeypatch.setattr(viz.Recorder, "FLUSH_EVENTS", 7)
+    mid_b, b = run()
+    assert a == b and mid_a == mid_b
+    assert len(a.runs) == 2 and len(mid_a.runs) == 1
+    assert [t.version for t in a.tensors if t.name == "x"] == [0, 1]
+
+
+def test_recording_on_each_device(device):
+    x = av.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True, device=device)
+    big = av.ones(1000, device=device) * 2
+    with viz.record(names={"x": x, "big": big}) as rec:
+        y = (x * x).sum() + (big * 1).sum()
+        y.backward()
+    g = rec.graph()
+    tx = g.tensor("x")
+    assert tx.device == str(x.device)
+    assert _vals(tx.value) == [[1.0, -2.0], [3.0, 4.0]]
+    assert _vals(tx.grad) == [[2.0, -4.0], [6.0, 8.0]]
+    tb = g.tensor("big")
+    assert tb.value.values is None and tb.value.stats.mean == 2.0 and tb.value.stats.std == 0
+    assert "tensor([2., 2., 2.,  ..., 2., 2., 2.])" == tb.value.text
+    assert viz.dot_source(g) == viz.dot_source(rec.graph())
+
+
 def test_nothing_is_recorded_outside_and_events_switch_off():
     assert not events.enabled
     rec = viz.record()
