@@ -250,8 +250,8 @@ class Recorder:
                 in_snaps = None
                 ins = p["inputs"]
                 for i, t in enumerate(ins):
-                    if t is not None and id(t) not in seen:
-                        seen.add(id(t))
+                    if t is not None and t.uid not in seen:
+                        seen.add(t.uid)
                         if in_snaps is None:
                             in_snaps = [None] * len(ins)
                         in_snaps[i] = grab(t)
@@ -313,16 +313,13 @@ class Recorder:
             self._note(f"recorder could not log {kind}: {_err(exc)}")
 
     def _first_seen(self, tensors: Any) -> list[Any] | None:
-        """Copies of the values of tensors not seen before (None for the others).
-
-        Keyed by ``id()`` only while the log holds the tensor (so the id cannot be reused);
-        the set is emptied whenever the log is replayed. Model ids never come from ``id()``.
-        """
+        """Copies of the values of tensors not seen before (None for the others); the set of
+        seen uids is emptied whenever the log is replayed (the builder knows them then)."""
         seen = self._seen
         out = None
         for i, t in enumerate(tensors):
             if t is not None:
-                u = id(t)
+                u = t.uid
                 if u not in seen:
                     seen.add(u)
                     if out is None:
