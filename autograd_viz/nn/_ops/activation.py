@@ -5,6 +5,7 @@ from typing import Any
 
 from ...autograd.function import RESULT, Op
 from ...ops._core import apply
+from ...ops.unary import where
 from ...tensor import Tensor
 from ._util import xp_of
 
@@ -17,7 +18,7 @@ class LeakyReluBackward0(Op):
 
     def backward(self, g):
         (a,) = self.saved()
-        return g * ((a > 0) + (a <= 0) * self.slope)
+        return where(a > 0, g, g * self.slope)
 
 
 class EluBackward0(Op):

@@ -42,8 +42,9 @@ def _corr(xpad: Any, w: Any, p: ConvParams) -> Any:
     o, _, kh, kw = w.shape
     g = p.groups
     cols, (ho, wo) = _im2col(xpad, (kh, kw), p)
-    wm = w.reshape(g, o // g, -1).transpose(0, 2, 1)
-    out = cols @ wm  # (G, N*Ho*Wo, O/G): the one matrix multiply
+    xp = xp_of(cols)
+    wm = xp.ascontiguousarray(w.reshape(g, o // g, -1).transpose(0, 2, 1))
+    out = xp.ascontiguousarray(cols) @ wm  # (G, N*Ho*Wo, O/G): the one matrix multiply
     out = out.reshape(g, n, ho, wo, o // g).transpose(1, 0, 4, 2, 3).reshape(n, o, ho, wo)
     return xp_of(out).ascontiguousarray(out)
 
@@ -75,7 +76,8 @@ def conv_weight_grad(x: Any, g: Any, w_shape: tuple, p: ConvParams) -> Any:
     ho, wo = g.shape[2:]
     cols, _ = _im2col(pad2d(x, p.pads), (kh, kw), p, (ho, wo))
     gm = g.reshape(n, gr, o // gr, ho * wo).transpose(1, 2, 0, 3).reshape(gr, o // gr, -1)
-    return (gm @ cols).reshape(o, cg, kh, kw)
+    xp = xp_of(gm)
+    return (xp.ascontiguousarray(gm) @ xp.ascontiguousarray(cols)).reshape(o, cg, kh, kw)
 
 
 class ConvolutionBackward0(Op):

@@ -95,7 +95,8 @@ class BinaryCrossEntropyBackward0(Op):
             raise RuntimeError("all elements of input should be between 0 and 1")
         self.red, self.n, self.w = reduction, x.size, weight
         self.save(self=self.inputs[0], target=self.inputs[1])
-        loss = (t - 1) * xp.maximum(xp.log1p(-x), -100) - t * xp.maximum(xp.log(x), -100)
+        with np.errstate(divide="ignore"):
+            loss = (t - 1) * xp.maximum(xp.log1p(-x), -100) - t * xp.maximum(xp.log(x), -100)
         if weight is not None:
             loss = loss * weight
         return xp.asarray(_reduce_arr(loss, self.red), dtype=x.dtype)

@@ -47,8 +47,6 @@ class PoolParams:
 
 
 def _check(input: Tensor, p: PoolParams, what: str) -> None:
-    if input.ndim not in (3, 4) or input.numel() == 0:
-        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     for i in range(2):
         if p.stride[i] <= 0:
             raise RuntimeError("stride should be greater than zero, but got "
@@ -130,6 +128,8 @@ class MaxPoolScatter(Op):
 
 def _pool_params(input: Tensor, kernel_size: Any, stride: Any, padding: Any,
                  dilation: Any, ceil_mode: bool) -> PoolParams:
+    if input.ndim not in (3, 4) or input.numel() == 0:
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     k = pair(kernel_size, "kernel_size")
     s = pair(stride, "stride") if stride not in (None, (), []) else k
     return PoolParams(k, s, pair(padding, "padding"), pair(dilation, "dilation"),

@@ -134,7 +134,9 @@ class RNNBase(Module):
                                f"{self.input_size}, got {input.shape[-1]}")
         w = self.weight_ih_l0
         if input.dtype is not w.dtype:
-            raise ValueError(f"input must have the type {w.dtype}, got type {input.dtype}")
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match "
+                             f"weight dtype ({w.dtype}). Convert input: input.to({w.dtype}), or "
+                             f"convert model: model.to({input.dtype})")
 
     def _run(self, x: Tensor, h0: Tensor, c0: Tensor | None) -> tuple:
         """Time-major ``x`` (T, B, I); returns (output, h_n, c_n)."""
@@ -367,7 +369,7 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, batched = self._begin("RNNCell", input, hx)
-        h = self._hidden(x, hx, batched, "")
+        h = self._hidden(x, hx, batched, "0")
         pre = F.linear(h, self.weight_hh, self.bias_hh) + F.linear(x, self.weight_ih,
                                                                    self.bias_ih)
         if self.nonlinearity == "tanh":
@@ -404,7 +406,7 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, batched = self._begin("GRUCell", input, hx)
-        h = self._hidden(x, hx, batched, "")
+        h = self._hidden(x, hx, batched, "0")
         out = _gru_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh,
                         self.bias_hh)
         return out if batched else out.squeeze(0)
