@@ -92,8 +92,6 @@ class Tensor:
         t._uid = None
         t._acc = None
         t._backward_hooks = None
-        if events.enabled:
-            events.emit("tensor_created", tensor=t)
         return t
 
     @staticmethod

@@ -229,13 +229,7 @@ def test_hooks_record_grads_and_printed_text(capsys):
     assert type(sys.stdout).__name__ != "_Tee"
 
 
-ENGINE_BOOL_BUG = pytest.mark.xfail(
-    strict=True, raises=RuntimeError,
-    reason="engine.py _run_tensor_hooks: `target or (node, nr)` calls bool() on a "
-    "multi-element leaf when a listener is subscribed; remove this mark once fixed")
-
-
-@pytest.mark.parametrize("value", [[0.0], [1.0], pytest.param([0.0, 0.0], marks=ENGINE_BOOL_BUG)])
+@pytest.mark.parametrize("value", [[0.0], [1.0], [0.0, 0.0]])
 def test_hooks_on_leaves_name_the_leaf(value):
     x = av.tensor(value, requires_grad=True)
     with viz.record(names={"x": x}) as rec:

@@ -30,11 +30,13 @@ def _run_tensor_hooks(run: int, node: Node, nr: int, g: Any, tensor_hooks: dict 
             target = node.variable if isinstance(node, AccumulateGrad) else None
             for fn in tuple(hooks.values()):
                 if events.enabled:
-                    events.emit("hook_begin", run=run, target=target or (node, nr),
+                    events.emit("hook_begin", run=run,
+                                target=target if target is not None else (node, nr),
                                 kind="tensor", grad_in=g)
                 r = fn(g)
                 if events.enabled:
-                    events.emit("hook_called", run=run, target=target or (node, nr),
+                    events.emit("hook_called", run=run,
+                                target=target if target is not None else (node, nr),
                                 kind="tensor", grad_in=g, grad_out=r, hook=fn)
                 if r is not None:
                     g = r

@@ -11,15 +11,19 @@ builds no object::
 Events and their payload (live engine objects; a listener copies what it keeps, because
 arrays change in place later):
 
-``tensor_created``   tensor
+``tensor_created``   tensor  (made by a creation function: ``tensor``, ``ones``, ``from_numpy``,
+                     ...; tensors made by ops arrive in ``node_created``/``op_untracked``)
 ``node_created``     node, inputs (tuple of Tensor|None), outputs (tuple of Tensor), grad_enabled
 ``op_untracked``     name, inputs, outputs  (an op that ran without building a node:
                      grad mode off, or no input requires grad)
 ``backward_begin``   run, kind ("backward"|"grad"), roots, grad_roots, inputs,
                      retain_graph, create_graph
 ``node_executed``    run, step, node, grads_in (tuple), grads_out (tuple)
-``hook_begin``       run, target (Tensor or Node), kind ("tensor"|"pre"|"post"), grad_in
-``hook_called``      run, target, kind, grad_in, grad_out (what the hook returned, or None)
+``hook_begin``       run, target, kind ("tensor"|"pre"|"post"), grad_in
+``hook_called``      run, target, kind, grad_in, grad_out (what the hook returned, or None), hook
+                     target: the leaf Tensor for a hook on a leaf, ``(node, output_nr)`` for a
+                     tensor hook on a non-leaf (the tensor whose grad_fn/output_nr they are),
+                     the Node for "pre"/"post" node hooks
 ``grad_accumulated`` run, tensor, before (a copy of the old .grad, or None), after
 ``retain_grad``      run, tensor, grad
 ``backward_end``     run, freed (True when saved tensors were released), error (exception|None)

@@ -152,7 +152,8 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
             events.emit("node_created", node=node, inputs=inputs, outputs=(res,),
                         grad_enabled=True)
         else:
-            events.emit("op_untracked", name=cls._name, inputs=inputs, outputs=(res,))
+            events.emit("op_untracked", name=cls._name or cls.__name__, inputs=inputs,
+                        outputs=(res,))
     return res
 
 
@@ -188,7 +189,8 @@ def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
             events.emit("node_created", node=node, inputs=inputs, outputs=outs,
                         grad_enabled=True)
         else:
-            events.emit("op_untracked", name=cls._name, inputs=inputs, outputs=outs)
+            events.emit("op_untracked", name=cls._name or cls.__name__, inputs=inputs,
+                        outputs=outs)
     return outs
 
 

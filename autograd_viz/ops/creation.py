@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _backend as B
+from ..autograd import events
 from ..tensor import Size, Tensor
 
 _wrap = Tensor._wrap
@@ -33,6 +34,12 @@ seed = manual_seed
 
 def _dev(device: Any) -> B.device:
     return B.as_device(device)
+
+
+def _emit_created(t: Tensor) -> Tensor:
+    if events.enabled:
+        events.emit("tensor_created", tensor=t)
+    return t
 
 
 def _finish(data: Any, requires_grad: bool) -> Tensor:
@@ -145,7 +152,7 @@ def from_numpy(a: np.ndarray) -> Tensor:
     if not isinstance(a, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
     B.from_np(a.dtype)
-    return _wrap(a)
+    return _emit_created(_wrap(a))
 
 
 def _filled(fill: Any, size: Sequence[Any], dtype: Any, device: Any, requires_grad: bool,
