@@ -72,3 +72,19 @@ def test_seed_rnn_and_rnncell_shapes():
         outs.append(hx)
     assert len(outs) == 6 and outs[-1].shape == (3, 20)
     assert outs[-1].grad_fn.name() == "TanhBackward0"
+
+
+def test_model_graph_can_be_recorded_and_drawn_as_text():
+    """A LeNet training step recorded by autograd_viz.viz: PyTorch's node names and the
+    parameters' dotted names appear in the drawing."""
+    from autograd_viz import viz
+    lenet = _example("lenet_digits")
+    model = lenet.LeNet()
+    with viz.record(names={"model": model}) as rec:
+        loss = av.nn.CrossEntropyLoss()(model(av.randn(2, 1, 8, 8)), av.tensor([3, 7]))
+        loss.backward()
+    text = viz.to_text(rec.graph())
+    for name in ("NllLossBackward0", "LogSoftmaxBackward0", "AddmmBackward0", "ReluBackward0",
+                 "ViewBackward0", "MaxPool2DWithIndicesBackward0", "ConvolutionBackward0",
+                 "model.conv1.weight", "model.fc3.bias"):
+        assert name in text, name

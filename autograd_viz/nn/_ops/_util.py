@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ... import _backend as B
 from ...tensor import Tensor
 
@@ -87,6 +89,17 @@ def pad2d(a: Any, pads: tuple[int, int, int, int], value: float = 0.0) -> Any:
         return a
     widths = ((0, 0),) * (a.ndim - 2) + ((t, b), (l, r))
     return xp_of(a).pad(a, widths, mode="constant", constant_values=value)
+
+
+def scatter_add(out: Any, index: Any, values: Any) -> None:
+    """``out[index] += values`` with repeated indices accumulated (NumPy ``add.at``, CuPy
+    ``cupyx.scatter_add``)."""
+    xp = xp_of(out)
+    if xp is np:
+        np.add.at(out, index, values)
+    else:
+        import cupyx  # type: ignore[import-not-found]
+        cupyx.scatter_add(out, index, values)
 
 
 def reduce_loss(losses: Tensor, reduction: str) -> Tensor:

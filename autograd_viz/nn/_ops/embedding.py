@@ -8,7 +8,7 @@ from ... import _backend as B
 from ...autograd.function import Op
 from ...ops._core import apply
 from ...tensor import Tensor
-from ._util import wrap, xp_of
+from ._util import scatter_add, wrap, xp_of
 
 
 class EmbeddingBackward0(Op):
@@ -30,7 +30,7 @@ class EmbeddingDenseBackward(Op):
         d = g.shape[-1]
         flat = idx.reshape(-1)
         out = xp.zeros((num, d), dtype=g.dtype)
-        xp.add.at(out, flat, g.reshape(-1, d))
+        scatter_add(out, flat, g.reshape(-1, d))
         factor = xp.ones((num,), dtype=g.dtype)
         if scale:
             counts = xp.bincount(flat, minlength=num)

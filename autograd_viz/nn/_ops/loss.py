@@ -82,10 +82,12 @@ class NllLoss2DBackward0(NllLossBackward0):
 
 
 def _cp_put(coef: Any, t: Any, vals: Any) -> None:
+    """``coef[n, t[n, ...], ...] = vals`` without ``put_along_axis`` (for CuPy)."""
     xp = xp_of(coef)
-    grids = list(xp.indices(t.shape, sparse=True))
-    idx = [grids[0], t] + grids[1:]
-    coef[tuple(idx)] = vals
+    nd = t.ndim
+    grids = [xp.arange(s).reshape((1,) * i + (s,) + (1,) * (nd - i - 1))
+             for i, s in enumerate(t.shape)]
+    coef[tuple([grids[0], t] + grids[1:])] = vals
 
 
 class BinaryCrossEntropyBackward0(Op):
