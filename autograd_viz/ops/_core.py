@@ -111,15 +111,26 @@ def grad_for(g: Tensor, inp: Tensor) -> Tensor:
 
 def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Tensor:
     """Run op ``cls`` on ``inputs`` (tensors) and record a node when grad is needed."""
-    track = _state.enabled and any(t._rg for t in inputs)
     node = _new(cls)
+    track = False
+    if _state.enabled:
+        for t in inputs:
+            if t._rg:
+                track = True
+                break
     if track:
-        node.needs = tuple(t._rg for t in inputs)
+        node.needs = tuple([t._rg for t in inputs])
         node._saved = None
     else:
         node.needs = ()
     node.inputs = inputs
-    data = node.forward(*[t._data for t in inputs], **kw)
+    n = len(inputs)  # (unrolled for one and two inputs: this is every op's hot path)
+    if n == 2:
+        data = node.forward(inputs[0]._data, inputs[1]._data, **kw)
+    elif n == 1:
+        data = node.forward(inputs[0]._data, **kw)
+    else:
+        data = node.forward(*[t._data for t in inputs], **kw)
     node.inputs = None
     if isinstance(data, np.generic):  # NumPy reductions give scalars: keep 0-d arrays
         data = np.asarray(data)
@@ -231,6 +242,18 @@ def _pretty(d: B.dtype) -> str:
             "bool": "Bool"}[d.name]
 
 
+def not_implemented(kernel: str, dt: B.dtype) -> NotImplementedError:
+    """PyTorch's error for a kernel that has no implementation for a dtype."""
+    return NotImplementedError(f'"{kernel}" not implemented for \'{_pretty(dt)}\'')
+
+
+def require_tensor(fn: str, arg: str, pos: int, x: Any) -> None:
+    """PyTorch's TypeError for a non-Tensor where only a Tensor is accepted."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
 def check_out(out: Tensor, inputs: tuple, name: str) -> None:
     if _state.enabled and (out._rg or any(t._rg for t in inputs)):
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
@@ -245,6 +268,10 @@ def inplace(method_name: str, fn: Any) -> Any:
             with grad_mode.no_grad():
                 r = fn(self, *args, **kwargs)
             check_inplace(self, r._data.dtype)
+            if r._data.shape != self._data.shape and np.broadcast_shapes(
+                    r._data.shape, self._data.shape) != self._data.shape:
+                raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                                   f"broadcast shape {list(r.shape)}")
             _write_out(self, np.broadcast_to(r._data, self._data.shape)
                        if r._data.shape != self._data.shape else r._data, False, None)
             if events.enabled:

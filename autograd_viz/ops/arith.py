@@ -10,10 +10,23 @@ import numpy as np
 from .. import _backend as B
 from ..autograd.function import RESULT, Op
 from ..tensor import Tensor
-from ._core import SCALARS, apply, check_out, grad_for, inplace, promote, register, sum_to
+from ._core import (
+    SCALARS,
+    apply,
+    check_out,
+    grad_for,
+    inplace,
+    not_implemented,
+    promote,
+    register,
+    require_tensor,
+    sum_to,
+)
 
 
 class _Binary(Op):
+    __slots__ = ("sa", "da", "sb", "db", "alpha")  # no per-node __dict__ on the hot path
+
     def _meta(self, a, b):
         self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
 
@@ -28,7 +41,7 @@ class AddBackward0(_Binary):
     def forward(self, a, b, alpha=1):
         self._meta(a, b)
         self.alpha = alpha
-        return a + b if alpha == 1 else a + alpha * b
+        return a + b if alpha == 1 else (a + alpha * b).astype(a.dtype, copy=False)
 
     def backward(self, g):
         n = self.needs
@@ -40,7 +53,7 @@ class SubBackward0(_Binary):
     def forward(self, a, b, alpha=1):
         self._meta(a, b)
         self.alpha = alpha
-        return a - b if alpha == 1 else a - alpha * b
+        return a - b if alpha == 1 else (a - alpha * b).astype(a.dtype, copy=False)
 
     def backward(self, g):
         n = self.needs
@@ -103,9 +116,7 @@ class PowBackward0(Op):
         self.da = a.dtype
         if a.dtype.kind in "iu" and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        r = a ** exponent
-        return r.astype(a.dtype, copy=False) if isinstance(exponent, (int, float)) \
-            and a.dtype.kind == "f" else r
+        return (a ** exponent).astype(a.dtype, copy=False)
 
     def backward(self, g):
         (a,) = self.saved()
@@ -266,6 +277,7 @@ class MinimumBackward0(_MaxMin):
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
     a, b = promote(input, other)
+    _check_alpha(a, alpha)
     if out is not None:
         check_out(out, (a, b), "add")
     return apply(AddBackward0, (a, b), out=out, alpha=alpha)
@@ -273,23 +285,40 @@ def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) ->
 
 def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
+    _check_sub(input, other)
     a, b = promote(input, other)
-    if a.dtype is B.bool_ and b.dtype is B.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    _check_alpha(a, alpha)
     if out is not None:
         check_out(out, (a, b), "sub")
     return apply(SubBackward0, (a, b), out=out, alpha=alpha)
 
 
+def _is_bool(x: Any) -> bool:
+    return x.dtype is B.bool_ if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_))
+
+
+def _check_sub(a: Any, b: Any) -> None:
+    if _is_bool(a) and _is_bool(b):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+
+
+def _check_alpha(a: Tensor, alpha: Any) -> None:
+    if alpha != 1 and not a.dtype.is_floating_point and isinstance(alpha, float):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+
+
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``other - alpha * input``."""
+    _check_sub(other, input)
     if isinstance(other, SCALARS):
         x, c = _with_scalar(input, other)
-        if x.dtype is B.bool_:
-            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
-                               "supported. If you are trying to invert a mask, use the `~` or "
-                               "`logical_not()` operator instead.")
+        _check_alpha(x, alpha)
         return apply(RsubBackward1, (x,), other=c, alpha=alpha)
     b, a = promote(other, input)
     return sub(b, a, alpha=alpha)
@@ -325,14 +354,19 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None,
 
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A001
     """``input ** exponent`` (tensor or scalar on either side)."""
+    if out is not None:
+        check_out(out, tuple(t for t in (input, exponent) if isinstance(t, Tensor)), "pow")
     if isinstance(input, Tensor) and isinstance(exponent, SCALARS):
-        dt = B.result_type(input, exponent)
-        x = input if dt.np == input._data.dtype else input.to(dt)
-        return apply(PowBackward0, (x,), out=out, exponent=exponent)
+        x, c = _with_scalar(input, exponent)
+        return apply(PowBackward0, (x,), out=out, exponent=c)
     if not isinstance(input, Tensor) and isinstance(input, SCALARS):
         x, c = _with_scalar(exponent, input)
+        if x.dtype is B.bool_:
+            raise not_implemented("pow", x.dtype)
         return apply(PowBackward2, (x,), out=out, base=c)
     a, b = promote(input, exponent)
+    if a.dtype is B.bool_:
+        raise not_implemented("pow", a.dtype)
     return apply(PowBackward1, (a, b), out=out)
 
 
@@ -352,31 +386,50 @@ def _mod(cls: type, input: Any, other: Any, out: Tensor | None, name: str) -> Te
         check_out(out, tuple(t for t in (input, other) if isinstance(t, Tensor)), name)
     if isinstance(input, Tensor) and isinstance(other, SCALARS):
         x, c = _with_scalar(input, other)
+        if x.dtype is B.bool_:
+            raise not_implemented(f"{name}_cpu", x.dtype)
         return apply(cls, (x,), out=out, scalar=c)
     if isinstance(other, Tensor) and isinstance(input, SCALARS):
+        if name == "fmod":
+            raise TypeError(f"fmod() received an invalid combination of arguments - got "
+                            f"({type(input).__name__}, Tensor), but expected (Tensor input, "
+                            "Tensor other) or (Tensor input, Number other)")
         x, c = _with_scalar(other, input)
+        if x.dtype is B.bool_:
+            raise not_implemented(f"{name}_cpu", x.dtype)
         xp = B.get_array_module(x._data)
         return apply(NotImplementedBackward, (x,), out=out, what=name, fn=lambda b: getattr(
             xp, name if name == "fmod" else "remainder")(xp.asarray(c, dtype=b.dtype), b))
     a, b = promote(input, other)
+    if a.dtype is B.bool_:
+        raise not_implemented(f"{name}_cpu", a.dtype)
     return apply(tensor_cls, (a, b), out=out)
 
 
 def floor_divide(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     a, b = promote(input, other)
+    if a.dtype is B.bool_:
+        raise not_implemented("div_floor_cpu", a.dtype)
     return apply(FloorDivide, (a, b), out=out)
 
 
 def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elementwise maximum (ties share the gradient equally)."""
-    a, b = promote(input, other)
-    return apply(MaximumBackward0, (a, b), out=out)
+    return _maxmin(MaximumBackward0, "maximum", input, other, out)
 
 
 def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elementwise minimum (ties share the gradient equally)."""
+    return _maxmin(MinimumBackward0, "minimum", input, other, out)
+
+
+def _maxmin(cls: type, name: str, input: Any, other: Any, out: Tensor | None) -> Tensor:
+    require_tensor(name, "input", 1, input)
+    require_tensor(name, "other", 2, other)
     a, b = promote(input, other)
-    return apply(MinimumBackward0, (a, b), out=out)
+    if out is not None:
+        check_out(out, (a, b), name)
+    return apply(cls, (a, b), out=out)
 
 
 def _cmp(name: str, fn: Any):

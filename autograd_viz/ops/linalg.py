@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import _backend as B
 from ..autograd.function import Op
 from ..tensor import Tensor
-from ._core import apply, check_out, register
+from ._core import apply, check_out, not_implemented, register, require_tensor
 
 
 def _dtname(t: Tensor) -> str:
@@ -83,9 +84,17 @@ class MvBackward0(Op):
                 a.t().mv(g) if a is not None else None)
 
 
+def _check_args(fn: str, names: tuple, a: Any, b: Any, kernel: str) -> None:
+    require_tensor(fn, names[0], 1, a)
+    require_tensor(fn, names[1], 2, b)
+    if a.dtype is B.bool_ and b.dtype is B.bool_:
+        raise not_implemented(kernel, B.bool_)
+
+
 @register("mm")
 def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix product of two 2-D tensors."""
+    _check_args("mm", ("input", "mat2"), input, mat2, "addmm_impl_cpu_")
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -102,6 +111,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
 @register("bmm")
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of two 3-D tensors."""
+    _check_args("bmm", ("input", "mat2"), input, mat2, "bmm")
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3
                            else "batch2 must be a 3D tensor")
@@ -116,6 +126,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 @register("dot")
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-D tensors."""
+    require_tensor("dot", "input", 1, input)
+    require_tensor("dot", "tensor", 2, tensor)
     if input.ndim != 1 or tensor.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
                            "tensors")
@@ -124,6 +136,8 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
                            f"src [{tensor.shape[0]}] to have the same number of elements, but "
                            "got {} and {} elements respectively".format(input.shape[0],
                                                                         tensor.shape[0]))
+    if input.dtype is B.bool_ and tensor.dtype is B.bool_:
+        raise not_implemented("dot", B.bool_)
     if input._data.dtype != tensor._data.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{input.dtype.name.capitalize()} and "
@@ -134,6 +148,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
 @register("mv")
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product."""
+    _check_args("mv", ("input", "vec"), input, vec, "addmv_impl_cpu")
     if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
         mat = "x".join(map(str, input.shape))
         raise RuntimeError(f"size mismatch, got input ({input.shape[0] if input.ndim else 0}), "

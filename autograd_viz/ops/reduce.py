@@ -19,8 +19,9 @@ def _dims(t: Tensor, dim: Any) -> tuple | None:
         return None
     if isinstance(dim, (list, tuple)):
         out = tuple(t._wrap_dim(d) for d in dim)
-        return out if out else None
-    return (t._wrap_dim(dim),)
+        return (() if t.ndim == 0 else out) if out else None
+    d = t._wrap_dim(dim)
+    return () if t.ndim == 0 else (d,)  # dim 0 / -1 of a 0-d tensor: nothing to reduce
 
 
 def _expand_back(g: Tensor, in_shape: tuple, axes: tuple | None, keepdim: bool) -> Tensor:
@@ -200,6 +201,11 @@ class MaxBackward0(Op):
 
     def forward(self, a, dim, keepdim, is_max):
         xp = B.get_array_module(a)
+        self.in_shape, self.dim, self.keepdim = a.shape, dim, keepdim
+        self.diff_outputs = (True, False)
+        if a.ndim == 0:
+            self.keepdim, self.idx = True, xp.zeros((), dtype=np.int64)
+            return a.copy(), xp.zeros((), dtype=np.int64)
         idx = xp.argmax(a, axis=dim) if is_max else xp.argmin(a, axis=dim)
         idx_k = xp.expand_dims(idx, dim)
         vals = xp.take_along_axis(a, idx_k, axis=dim)
@@ -218,6 +224,8 @@ class MaxBackward0(Op):
         g = grads[0]
         if g is None:
             return (None,)
+        if not self.in_shape:
+            return (g,)
         if not self.keepdim:
             g = g.unsqueeze(self.dim)
         from .index import scatter_into_zeros
@@ -307,6 +315,11 @@ def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
                  keepdim=keepdim)
 
 
+def _check_floating(input: Tensor) -> None:
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+
+
 def _correction(unbiased: Any, correction: Any) -> int:
     if correction is not None:
         return int(correction)
@@ -321,6 +334,7 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
     """Variance (Bessel-corrected by default, like PyTorch)."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
+    _check_floating(input)
     return apply(VarBackward0, (input,), axes=_dims(input, dim),
                  correction=_correction(unbiased, correction), keepdim=keepdim)
 
@@ -331,6 +345,7 @@ def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
     """Standard deviation (Bessel-corrected by default, like PyTorch)."""
     if isinstance(dim, bool):
         unbiased, dim = dim, None
+    _check_floating(input)
     return apply(StdBackward0, (input,), axes=_dims(input, dim),
                  correction=_correction(unbiased, correction), keepdim=keepdim)
 
@@ -374,10 +389,15 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 
 
 def _arg(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Tensor:
+    if input.dtype is B.bool_:
+        raise RuntimeError(f"arg{'max' if is_max else 'min'}(): does not support bool input")
+    if dim is not None:
+        input._wrap_dim(dim)  # IndexError when out of range
+
     def fn(a):
         xp = B.get_array_module(a)
         f = xp.argmax if is_max else xp.argmin
-        if dim is None:
+        if dim is None or a.ndim == 0:
             r = xp.asarray(f(a), dtype=np.int64)
             return r.reshape((1,) * a.ndim) if keepdim else r
         d = input._wrap_dim(dim)
@@ -401,18 +421,23 @@ def argmin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 @register("softmax")
 def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """``exp(x) / exp(x).sum(dim)``, computed stably."""
-    x = input.to(dtype) if dtype is not None else input
-    if x._data.dtype.kind != "f":
-        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for "
-                           f"'{x.dtype.name.capitalize()}'")
-    return apply(SoftmaxBackward0, (x,), dim=x._wrap_dim(dim))
+    return _softmax(SoftmaxBackward0, "softmax", input, dim, dtype)
 
 
 @register("log_softmax")
 def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """``log(softmax(x))``, computed stably."""
+    return _softmax(LogSoftmaxBackward0, "log_softmax", input, dim, dtype)
+
+
+def _softmax(cls: type, name: str, input: Tensor, dim: int, dtype: Any) -> Tensor:
     x = input.to(dtype) if dtype is not None else input
-    return apply(LogSoftmaxBackward0, (x,), dim=x._wrap_dim(dim))
+    d = x._wrap_dim(dim)
+    if x._data.dtype.kind != "f":
+        from ._core import not_implemented
+        last = "lastdim_" if d == x.ndim - 1 or x.ndim == 0 else ""
+        raise not_implemented(f"{name}_{last}kernel_impl", x.dtype)
+    return apply(cls, (x,), dim=d if x.ndim else None)
 
 
 @register("logsumexp")

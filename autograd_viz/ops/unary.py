@@ -8,7 +8,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd.function import RESULT, Op
 from ..tensor import Tensor
-from ._core import apply, check_out, inplace, promote, register, sum_to
+from ._core import apply, check_out, inplace, not_implemented, promote, register, sum_to
 
 
 def _xp(a):
@@ -156,6 +156,8 @@ class SigmoidBackward0(Op):
 
 class ReluBackward0(Op):
     def forward(self, a):
+        if a.dtype == np.bool_:
+            raise RuntimeError("Boolean inputs not supported for relu")
         self.save(result=RESULT)
         return _xp(a).maximum(a, 0).astype(a.dtype, copy=False)
 
@@ -166,6 +168,8 @@ class ReluBackward0(Op):
 
 class AbsBackward0(Op):
     def forward(self, a):
+        if a.dtype == np.bool_:
+            raise not_implemented("abs_cpu", B.bool_)
         self.save(self=self.inputs[0])
         return _xp(a).abs(a)
 
@@ -334,22 +338,56 @@ def square(input: Tensor) -> Tensor:
 
 def clamp(input: Tensor, min: Any = None, max: Any = None, *,  # noqa: A002
           out: Tensor | None = None) -> Tensor:
-    """Limit values to ``[min, max]`` (the gradient passes where the value was inside)."""
+    """Limit values to ``[min, max]`` (the gradient passes where the value was inside);
+    the result has the promoted dtype of the input and the bounds, as in PyTorch."""
+    from ._core import require_tensor
+    require_tensor("clamp", "input", 1, input)
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        lo = min if min is not None else input.new_full((), -float("inf"))
-        hi = max if max is not None else input.new_full((), float("inf"))
+        dt = B.result_type(*(x for x in (input, min, max) if x is not None))
+        lo = min if min is not None else _extreme(input, dt, -1)
+        hi = max if max is not None else _extreme(input, dt, 1)
         a, lo = promote(input, lo)
         a, hi = promote(a, hi)
+        if out is not None:
+            check_out(out, (a, lo, hi), "clamp")
         return apply(ClampBackward0, (a, lo, hi), out=out)
-    return apply(ClampBackward1, (input,), out=out, lo=min, hi=max)
+    return _clamp_scalar(ClampBackward1, "clamp", input, min, max, out)
+
+
+def _extreme(like: Tensor, dt: B.dtype, sign: int) -> Tensor:
+    """A 0-d bound that clamps nothing (+-inf, or the integer limits)."""
+    v = float("inf") if dt.is_floating_point else (
+        np.iinfo(dt.np).max if dt is not B.bool_ else True)
+    if sign < 0:
+        v = -v if dt.is_floating_point else (np.iinfo(dt.np).min if dt is not B.bool_
+                                             else False)
+    return Tensor._wrap(B.get_array_module(like._data).asarray(v, dtype=dt.np))
+
+
+def _clamp_scalar(cls: type, kernel: str, input: Tensor, lo: Any, hi: Any,
+                  out: Tensor | None) -> Tensor:
+    dt = B.result_type(*(x for x in (input, lo, hi) if x is not None))
+    if dt is B.bool_:
+        raise not_implemented(f"{kernel}_scalar_cpu" if lo is not None and hi is not None
+                              else f"clamp_{'min' if hi is None else 'max'}_scalar_cpu", dt)
+    x = input if dt.np == input._data.dtype else input.to(dt)
+    if out is not None:
+        check_out(out, (x,), kernel)
+    return apply(cls, (x,), out=out, lo=lo, hi=hi)
 
 
 def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
-    return apply(ClampMinBackward0, (input,), lo=min, hi=None)
+    if isinstance(min, Tensor):
+        return clamp(input, min=min)
+    return _clamp_scalar(ClampMinBackward0, "clamp_min", input, min, None, None)
 
 
 def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
-    return apply(ClampMaxBackward0, (input,), lo=None, hi=max)
+    if isinstance(max, Tensor):
+        return clamp(input, max=max)
+    return _clamp_scalar(ClampMaxBackward0, "clamp_max", input, None, max, None)
 
 
 clip = clamp
