@@ -97,6 +97,26 @@ def test_explorer_in_jupyterlab(open_notebook, screenshot):
     inspector.evaluate("e => e.scrollIntoView({block: 'end'})")
     screenshot(pg, "lab_inspector")
 
+    # -- a link in the inspector selects that node (x was saved by the first MulBackward0) -
+    inspector.locator(".agv-ref", has_text="MulBackward0").first.click()
+    expect(inspector.locator(".agv-name")).to_have_text("MulBackward0")
+    expect(inspector).to_contain_text("next_functions")
+    expect(canvas.locator("g.agv-node.agv-selected")).to_have_attribute("data-name",
+                                                                        "MulBackward0")
+
+    # -- play: the kernel-independent Play widget drives the slider (jslink) ---------------
+    main.locator(".agv-play button").first.click()  # play
+    expect(current).not_to_have_attribute("data-name", "MulBackward0")
+    main.locator(".agv-play button").nth(1).click()  # stop: back to "before backward"
+    expect(step_card).to_contain_text("replay backward")
+    expect(canvas.locator("g.agv-node.agv-step")).to_have_count(0)
+
+    # -- label toggles re-render the drawing in the kernel --------------------------------
+    assert "tensor(18.)" in canvas.locator("svg").text_content()
+    main.locator(".agv-toggle-data").click()
+    expect(canvas.locator("svg")).not_to_contain_text("tensor(18.)")
+    expect(canvas.locator("svg")).to_contain_text("MeanBackward0")
+
     # -- --static: an image/svg+xml output (rendered as <img>) -----------------------------
     img = static.locator(".jp-RenderedSVG img")
     expect(img).to_have_attribute("src", re.compile(r"^data:image/svg\+xml,"))
@@ -105,10 +125,14 @@ def test_explorer_in_jupyterlab(open_notebook, screenshot):
     assert "a.grad over this cell" in svg  # the .grad timeline note (2 runs + a reset)
     assert img.evaluate("i => i.complete && i.naturalWidth") > 0
     assert static.locator(".agv-canvas").count() == 0
+    img.evaluate("e => e.scrollIntoView({block: 'center'})")
+    screenshot(pg, "lab_static_cell")
 
     # -- a cell that raises: traceback + partial graph marked incomplete -------------------
-    expect(failing.locator("[data-mime-type='application/vnd.jupyter.stderr']")).to_contain_text(
-        "NameError")
+    stderr = failing.locator("[data-mime-type='application/vnd.jupyter.stderr']")
+    expect(stderr).to_contain_text("NameError")
+    number = re.search(r"\d+", failing.locator(".jp-InputPrompt").text_content()).group()
+    expect(stderr).to_contain_text(f"Cell In[{number}], line 3")
     expect(failing.locator(".agv-banner-error")).to_contain_text("NameError")
     fcanvas = failing.locator(".agv-canvas")
     expect(fcanvas.locator("svg g.agv-node").first).to_be_visible()
@@ -142,3 +166,11 @@ def test_saved_notebook_as_static_html(executed_demo, page, screenshot):
            ).to_contain_text("NameError")
     imgs.first.scroll_into_view_if_needed()
     screenshot(page, "static_html")
+
+
+def test_missing_chromium_gives_a_visible_reason(monkeypatch):
+    import browser.lab as lab
+
+    monkeypatch.setattr(lab, "CHROMIUM", "/nonexistent/chromium")
+    reason = lab.chromium_missing_reason()
+    assert "apt-get install -y chromium" in reason and "playwright install" in reason

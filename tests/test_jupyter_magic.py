@@ -266,6 +266,17 @@ def test_error_shows_traceback_and_partial_graph(ip):
     assert run(ip, "1 + 1")[0].result == 2
 
 
+def test_traceback_names_the_cell_by_its_own_number(ip):
+    # as in a kernel: the cell is stored in history and moves the counter on
+    n = ip.execution_count
+    res, cap = run(ip, "%%autograd --static\nt = av.tensor([1.], requires_grad=True)\n1/0",
+                   store_history=True)
+    assert f"Cell In[{n}], line 2" in cap.stdout, cap.stdout
+    res, cap = run(ip, "%%autograd --static\n41 + 1", store_history=True)
+    assert f"Out[{n + 1}]: 42" in cap.stdout
+    assert ip.user_ns["_"] == 42 and ip.user_ns["Out"][n + 1] == 42
+
+
 def test_syntax_error_runs_nothing_and_draws_nothing(ip):
     res, cap = run(ip, "%%autograd\nok = 1\nx = = 1")
     assert isinstance(res.error_in_exec, SyntaxError) or isinstance(

@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import re
 
-import pytest
-
 pytest_plugins = ("browser.lab",)  # the executed_demo fixture (no browser needed)
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -29,7 +27,9 @@ def test_failing_cell_fails_like_without_the_magic(executed_demo):
     failing = cells[-1]
     errors = [o for o in failing.outputs if o.output_type == "error"]
     assert len(errors) == 1 and errors[0].ename == "NameError"  # one traceback, not two
-    assert "run_cell_magic" not in "".join(errors[0].traceback)
+    tb = "".join(errors[0].traceback)
+    assert "run_cell_magic" not in tb
+    assert f"In[{failing.execution_count}]" in tb  # the cell's own number, as without magic
     (graph,) = [o for o in failing.outputs if o.output_type == "display_data"]
     assert WIDGET in graph.data and "incomplete" in graph.data[SVG]
     assert "MulBackward0" in graph.data[SVG] and "incomplete" in graph.data["text/plain"]

@@ -19,8 +19,7 @@ from comm.base_comm import BaseComm  # noqa: E402
 import autograd_viz as av  # noqa: E402
 from autograd_viz import viz  # noqa: E402
 from autograd_viz.jupyter import Recording, ShowOptions  # noqa: E402
-from autograd_viz.jupyter.widgets import Explorer, GraphCanvas, Histogram  # noqa: E402
-from autograd_viz.jupyter.widgets import panels  # noqa: E402
+from autograd_viz.jupyter.widgets import Explorer, GraphCanvas, Histogram, panels  # noqa: E402
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import keyword
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -127,7 +129,7 @@ class AutogradMagics(Magics):
         outer = getattr(shell.displayhook, "exec_result", None)
         cell_id = _cell_id(outer)
         rec = viz.record()
-        with rec:
+        with rec, _numbered_as(shell, outer):
             result = shell.run_cell(cell, store_history=False)
         if outer is not None:
             shell.displayhook.exec_result = outer  # the nested run_cell reset it
@@ -241,6 +243,28 @@ def _cell_id(outer: Any) -> str | None:
     info = getattr(outer, "info", None)
     cid = getattr(info, "cell_id", None)
     return str(cid) if cid else None
+
+
+@contextmanager
+def _numbered_as(shell: Any, outer: Any) -> Iterator[None]:
+    """Compile the nested run under the outer cell's number, so that tracebacks say
+    ``Cell In[4], line 3`` for cell [4] (the outer cell already moved the counter on).
+    Output prompts need nothing: the display hook numbers them from the counter."""
+    number = getattr(outer, "execution_count", None)
+    compiler = getattr(shell, "compile", None)
+    if number is None or compiler is None or "cache" in vars(compiler):
+        yield
+        return
+    original = compiler.cache
+
+    def cache(transformed_code: str, n: int = 0, raw_code: str | None = None) -> str:
+        return original(transformed_code, number, raw_code)
+
+    compiler.cache = cache
+    try:
+        yield
+    finally:
+        del compiler.cache
 
 
 def _fail_outer_cell(shell: Any, outer: Any, error: BaseException) -> None:
