@@ -90,6 +90,7 @@ CONV_CASES = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @pytest.mark.parametrize("kw", CONV_CASES)
 def test_conv2d_matches_torch(torch, kw):
     x = _x(torch, 2, kw["in_channels"], 9, 8)

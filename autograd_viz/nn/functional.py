@@ -326,7 +326,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if label_smoothing <= 0.0:
         return nll
     n_classes = input.shape[class_dim]
-    ignore = target == ignore_index
+    ignore = wrap(target._data == ignore_index)
     if weight is not None:
         shape = [1] * input.ndim
         shape[class_dim] = n_classes

@@ -87,8 +87,10 @@ def pad2d(a: Any, pads: tuple[int, int, int, int], value: float = 0.0) -> Any:
         t, b, l, r = max(t, 0), max(b, 0), max(l, 0), max(r, 0)
     if not (t or b or l or r):
         return a
-    widths = ((0, 0),) * (a.ndim - 2) + ((t, b), (l, r))
-    return xp_of(a).pad(a, widths, mode="constant", constant_values=value)
+    h, w = a.shape[-2:]
+    out = xp_of(a).full(a.shape[:-2] + (h + t + b, w + l + r), value, dtype=a.dtype)
+    out[..., t:t + h, l:l + w] = a
+    return out
 
 
 def scatter_add(out: Any, index: Any, values: Any) -> None:
