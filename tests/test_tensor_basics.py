@@ -164,3 +164,18 @@ def test_type_promotion_matches_torch(torch):
         a, t = eval(c, {"m": av}), eval(c, {"m": torch})
         assert str(a.dtype).replace("autograd_viz", "torch") == str(t.dtype), c
         assert a.tolist() == t.tolist(), c
+
+
+def test_inplace_random_fills():
+    av.manual_seed(0)
+    w = av.empty(1000).normal_(2.0, 0.5)
+    assert abs(w.mean().item() - 2.0) < 0.1 and abs(w.std().item() - 0.5) < 0.1
+    u = av.empty(1000, dtype=av.float64).uniform_(-1, 1)
+    assert u.dtype is av.float64 and -1 <= u.min().item() and u.max().item() < 1
+    assert set(av.zeros(100).random_(0, 3).tolist()) <= {0.0, 1.0, 2.0}
+    p = av.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        p.normal_()
+    with av.no_grad():
+        p.uniform_()
+    assert p.is_leaf and p.requires_grad

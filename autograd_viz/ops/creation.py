@@ -316,3 +316,46 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
 
 def scalar_tensor(value: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
     return tensor(value, dtype=dtype or B.default_float(), device=device)
+
+
+# ------------------------------------------------------------------ in-place random fills
+def _fill_random(self: Tensor, sample: Any) -> Tensor:
+    from ..autograd import grad_mode
+    if grad_mode.is_grad_enabled() and self.requires_grad and self.is_leaf:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    arr = np.asarray(sample(tuple(self.shape)), dtype=self._data.dtype)
+    self._data[...] = B.move(arr, self.device)
+    self._version.v += 1
+    return self
+
+
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fill in place with samples from U(a, b)."""
+    return _fill_random(self, lambda s: _RNG.gen.uniform(a, b, s))
+
+
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fill in place with samples from N(mean, std²)."""
+    return _fill_random(self, lambda s: _RNG.gen.normal(mean, std, s))
+
+
+def bernoulli_(self: Tensor, p: float = 0.5) -> Tensor:
+    """Fill in place with 0/1 samples that are 1 with probability ``p``."""
+    return _fill_random(self, lambda s: _RNG.gen.random(s) < p)
+
+
+def exponential_(self: Tensor, lambd: float = 1.0) -> Tensor:
+    """Fill in place with samples from Exp(lambd)."""
+    return _fill_random(self, lambda s: _RNG.gen.exponential(1.0 / lambd, s))
+
+
+def random_(self: Tensor, low: int = 0, high: int | None = None) -> Tensor:
+    """Fill in place with integers from [low, high) (or [0, low) with one argument)."""
+    if high is None:
+        low, high = 0, low if low else 2 ** 24
+    return _fill_random(self, lambda s: _RNG.gen.integers(low, high, s))
+
+
+for _f in (uniform_, normal_, bernoulli_, exponential_, random_):
+    setattr(Tensor, _f.__name__, _f)
