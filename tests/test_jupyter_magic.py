@@ -277,6 +277,20 @@ def test_traceback_names_the_cell_by_its_own_number(ip):
     assert ip.user_ns["_"] == 42 and ip.user_ns["Out"][n + 1] == 42
 
 
+def test_top_level_await_under_a_running_loop_is_refused_clearly(ip):
+    import asyncio
+
+    async def in_kernel():  # a kernel runs cells while its event loop is running
+        return run(ip, "%%autograd\nimport asyncio\nawait asyncio.sleep(0)\nran = 1")
+
+    res, cap = asyncio.run(in_kernel())
+    assert "ran" not in ip.user_ns and "top-level `await`" in cap.stderr
+    # without a running loop (terminal IPython) the same cell runs and is recorded
+    res, cap = run(ip, "%%autograd --static\nimport asyncio\nawait asyncio.sleep(0)\n"
+                   "t = av.tensor([1.], requires_grad=True)\n(t * 2).sum().backward()")
+    assert res.success and "MulBackward0" in bundles(cap, SVG)[0][SVG]
+
+
 def test_syntax_error_runs_nothing_and_draws_nothing(ip):
     res, cap = run(ip, "%%autograd\nok = 1\nx = = 1")
     assert isinstance(res.error_in_exec, SyntaxError) or isinstance(

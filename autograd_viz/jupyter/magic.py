@@ -13,6 +13,7 @@ shown marked incomplete, and the cell still counts as failed (``Run All`` stops 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import keyword
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -125,6 +126,11 @@ class AutogradMagics(Magics):
         static = self.static if args.static is None else args.static
         shell = self.shell
         assert shell is not None
+        if _needs_running_loop(shell, cell):
+            raise UsageError(
+                "%%autograd: this cell uses top-level `await`, which IPython cannot run inside "
+                "a cell magic while the kernel's event loop is running. Move the awaits into a "
+                "separate cell (or an async function you await there) and record the rest.")
 
         outer = getattr(shell.displayhook, "exec_result", None)
         cell_id = _cell_id(outer)
@@ -243,6 +249,20 @@ def _cell_id(outer: Any) -> str | None:
     info = getattr(outer, "info", None)
     cid = getattr(info, "cell_id", None)
     return str(cid) if cid else None
+
+
+def _needs_running_loop(shell: Any, cell: str) -> bool:
+    """True when the cell has top-level ``await`` and an event loop is already running (a
+    kernel): the nested ``run_cell`` would fail with "This event loop is already running"."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False  # a terminal IPython runs such cells on its own loop
+    try:
+        return bool(shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell),
+                                           preprocessing_exc_tuple=None))
+    except Exception:  # noqa: BLE001 - let run_cell report whatever is wrong with the cell
+        return False
 
 
 @contextmanager
