@@ -152,6 +152,12 @@ def markdown(R: dict, before: dict | None = None) -> str:
             "BLAS (`threadpoolctl`), the same for every library; with the 2 cores shared, "
             "multi-threaded OpenMP in torch stalls whenever another process runs, which "
             "would make every ratio noise.",
+            f"- clock: {R['clock']}: "
+            + ("medians of `time.process_time()` (CPU seconds of this process: on the shared "
+               "machine this leaves out the time the scheduler gives to other processes; with "
+               "one thread per library it equals the wall time of an idle machine). Wall-clock "
+               "medians are in `results.json` (`values_wall`)." if R["clock"] == "cpu" else
+               "medians of `time.perf_counter()` wall time."),
             f"- load average (1 min) {R['load_start'][0]:.2f} at start, "
             f"{R['load_end'][0]:.2f} at end: the machine is shared with other engineers "
             "running tests, so absolute numbers wander; ratios within a run are what to read. "

@@ -9,6 +9,8 @@ import heapq
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from . import events, grad_mode
 from .function import AccumulateGrad, Node
 
@@ -19,6 +21,30 @@ def _add(a: Any, b: Any) -> Any:
     if b is None:
         return a
     return a + b
+
+
+def _add_arrays(a: Any, b: Any) -> Any:
+    """``_add`` without building a graph: the same ``a + b`` on the arrays (same dtype, device
+    and shape), skipping the op dispatch; anything else goes through ``a + b``."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    ad, bd = a._data, b._data
+    if type(ad) is type(bd) and ad.dtype == bd.dtype and ad.shape == bd.shape:
+        r = ad + bd
+        if isinstance(r, np.generic):  # as ``apply`` does: keep 0-d arrays
+            r = np.asarray(r)
+        return _wrap(r)
+    return a + b
+
+
+def _wrap(data: Any) -> Any:
+    """``Tensor._wrap`` (looked up on first use: the engine is imported before Tensor)."""
+    global _wrap
+    from ..tensor import Tensor
+    _wrap = Tensor._wrap
+    return _wrap(data)
 
 
 def _run_tensor_hooks(run: int, node: Node, nr: int, g: Any, tensor_hooks: dict | None,
@@ -59,7 +85,10 @@ def accumulate(run: int, node: AccumulateGrad, g: Any, create_graph: bool) -> No
     old = var._grad
     before = old.detach().clone() if (events.enabled and old is not None) else None
     if old is None:
-        var._grad = g if (create_graph and g.requires_grad) else g.detach().clone()
+        if not create_graph and not events.enabled:
+            var._grad = _wrap(g._data.copy())  # what g.detach().clone() gives, without ops
+        else:
+            var._grad = g if (create_graph and g.requires_grad) else g.detach().clone()
     elif create_graph or old.requires_grad or g.requires_grad:
         var._grad = old + g
     else:
@@ -149,6 +178,7 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
             heapq.heappush(heap, (-n.sequence_nr, 0, _Box(n)))
 
     step = 0
+    add = _add if create_graph else _add_arrays
     with grad_mode.set_grad_enabled(create_graph):
         while heap:
             node = heapq.heappop(heap)[2].n
@@ -202,7 +232,9 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                     b = buffers.get(nxt)
                     if b is None:
                         b = buffers[nxt] = [None] * nxt.num_outputs()
-                    b[nr] = _add(b[nr], g)
+                        b[nr] = g
+                    else:
+                        b[nr] = add(b[nr], g)
                 d = deps[nxt] - 1
                 deps[nxt] = d
                 if d == 0:

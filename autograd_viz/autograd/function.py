@@ -14,6 +14,7 @@ from .hooks import RemovableHandle, add_hook
 _seq = itertools.count()
 _uids = itertools.count()
 _ACC_SEQ = sys.maxsize  # AccumulateGrad runs as soon as it is ready, as in PyTorch
+_grad_state = grad_mode._state
 
 FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -61,15 +62,11 @@ class Node:
     _name: str = ""
 
     def _init_edges(self, inputs: tuple) -> None:
-        edges = []
-        for t in inputs:
-            if t is None or not t.requires_grad:
-                edges.append((None, 0))
-            elif t.grad_fn is not None:
-                edges.append((t.grad_fn, t._output_nr))
-            else:
-                edges.append((t._accumulator(), 0))
-        self.next_functions = tuple(edges)
+        self.next_functions = tuple([
+            (None, 0) if t is None or not t._rg
+            else (t.grad_fn, t._output_nr) if t.grad_fn is not None
+            else (t._accumulator(), 0)
+            for t in inputs])
         self.sequence_nr = next(_seq)
         self._uid = None
         self._saved = None
@@ -172,6 +169,10 @@ class Op(Node):
     __slots__ = ("needs", "inputs")
     _is_view = False  # output shares memory (and version counter) with input 0
     _differentiable = True
+    #: A method ``(self, grad) -> tuple | None``: the same gradients as ``backward`` computed
+    #: on arrays, used when backward builds no graph (set by ``ops/_fastgrad.py``; returning
+    #: None falls back to ``backward``).
+    _fast_backward: Callable | None = None
 
     def save(node, /, **named: Any) -> None:  # noqa: N805 - "self" is a saved name
         """Save tensors for backward by name (``self=``, ``other=``, ``result=RESULT``)."""
@@ -194,6 +195,11 @@ class Op(Node):
         g = grads[0]
         if g is None:
             return (None,) * len(self.next_functions)
+        fast = self._fast_backward
+        if fast is not None and not _grad_state.enabled:
+            out = fast(g)
+            if out is not None:
+                return out
         out = self.backward(g)
         return out if isinstance(out, tuple) else (out,)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import arith, index, join, linalg, reduce, shape, unary  # noqa: F401
+from . import _fastgrad  # noqa: F401  (array-level backward formulas, after the ops)
 from .arith import *  # noqa: F401,F403
 from .creation import (
                        arange,

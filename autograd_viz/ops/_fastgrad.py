@@ -1,0 +1,235 @@
+"""Array-level backward formulas for the hottest ops, used when backward builds no graph.
+
+Each op's ``backward`` (beside its ``forward``) is the definition: it is written in Tensor ops
+so that ``create_graph=True`` works. Run without a graph, those Tensor ops cost a dispatch
+each (promotion, a node object, a Tensor) around a tiny NumPy call. The functions here compute
+*the same NumPy operations in the same order* directly on arrays, so the gradients are
+bit-for-bit those of ``backward`` (``tests/test_fastgrad.py`` checks every one against it).
+
+A function returns the tuple of input gradients (Tensors or None, as ``backward`` would), or
+None to hand over to ``backward`` — it does so whenever dtypes are mixed (PyTorch's
+promotion rules then apply) or a case is not covered. ``Op.apply`` calls it only while grad
+mode is off, i.e. inside ``backward()`` without ``create_graph``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd.function import FREED_MSG, Op
+from ..tensor import Tensor
+from . import arith, linalg, reduce, unary
+
+_wrap = Tensor._wrap
+_generic = np.generic
+
+
+def _w(x: Any) -> Tensor:
+    """A result array as a Tensor (NumPy scalars become 0-d arrays, as ``apply`` does)."""
+    if isinstance(x, _generic):
+        x = np.asarray(x)
+    return _wrap(x)
+
+
+def saved_arrays(node: Op) -> list:
+    """The arrays of ``node``'s saved tensors, with ``saved()``'s checks and errors."""
+    if node._freed:
+        raise RuntimeError(FREED_MSG)
+    saved = node._saved
+    if saved is None:
+        return []
+    out = []
+    for s in saved:
+        if s is None:
+            out.append(None)
+            continue
+        t = s.tensor
+        if t._version.v != s.version:
+            s.unpack(node)  # raises the in-place modification error
+        out.append(t._data)
+    return out
+
+
+def sum_to(g: Any, shape: tuple, dt: Any) -> Any:
+    """``_core.sum_to`` on an array."""
+    gshape = g.shape
+    if gshape != shape:
+        lead = len(gshape) - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True, dtype=g.dtype)
+        if lead or g.shape != shape:
+            g = g.reshape(shape)
+    if dt is not None and g.dtype != dt:
+        g = g.astype(dt)
+    return g
+
+
+def _grad(g: Tensor, gd: Any, shape: tuple, dt: Any) -> Tensor:
+    """``sum_to`` of the incoming grad itself: the same Tensor when nothing changes."""
+    r = sum_to(gd, shape, dt)
+    return g if r is gd else _w(r)
+
+
+# ---------------------------------------------------------------------------- binary
+def _add(self: Any, g: Tensor) -> tuple | None:
+    if self.alpha != 1:
+        return None
+    gd = g._data
+    n = self.needs
+    return (_grad(g, gd, self.sa, self.da) if n[0] else None,
+            _grad(g, gd, self.sb, self.db) if n[1] else None)
+
+
+def _sub(self: Any, g: Tensor) -> tuple | None:
+    if self.alpha != 1:
+        return None
+    gd = g._data
+    n = self.needs
+    return (_grad(g, gd, self.sa, self.da) if n[0] else None,
+            _w(sum_to(-gd, self.sb, self.db)) if n[1] else None)
+
+
+def _mul(self: Any, g: Tensor) -> tuple | None:
+    a, b = saved_arrays(self)
+    gd = g._data
+    dt = gd.dtype
+    if (a is not None and a.dtype != dt) or (b is not None and b.dtype != dt):
+        return None
+    return (_w(sum_to(gd * b, self.sa, self.da)) if b is not None else None,
+            _w(sum_to(gd * a, self.sb, self.db)) if a is not None else None)
+
+
+def _div(self: Any, g: Tensor) -> tuple | None:
+    a, b = saved_arrays(self)
+    gd = g._data
+    dt = gd.dtype
+    if dt.kind != "f" or b.dtype != dt or (a is not None and a.dtype != dt):
+        return None
+    n = self.needs
+    return (_w(sum_to(gd / b, self.sa, self.da)) if n[0] else None,
+            _w(sum_to(-gd * a / (b * b), self.sb, self.db)) if n[1] else None)
+
+
+# ----------------------------------------------------------------------------- unary
+def _unary(formula: Any) -> Any:
+    """A one-input op whose backward is ``formula(grad, saved)`` on same-dtype arrays."""
+    def fast(self: Any, g: Tensor) -> tuple | None:
+        (s,) = saved_arrays(self)
+        gd = g._data
+        if s.dtype != gd.dtype or gd.dtype.kind != "f":
+            return None
+        return (_w(formula(gd, s)),)
+    return fast
+
+
+def _one(dt: Any, v: Any) -> Any:
+    return np.asarray(v, dtype=dt)
+
+
+def _neg(self: Any, g: Tensor) -> tuple:
+    return (_w(-g._data),)
+
+
+def _pow_scalar(self: Any, g: Tensor) -> tuple | None:
+    (a,) = saved_arrays(self)
+    gd = g._data
+    p = self.exponent
+    if a.dtype != gd.dtype or gd.dtype.kind != "f" or not isinstance(p, (int, float)) \
+            or isinstance(p, bool) or p == 0:
+        return None
+    ap = a ** (p - 1)
+    if isinstance(p - 1, (int, float)):
+        ap = ap.astype(a.dtype, copy=False)
+    return (_w(gd * _one(gd.dtype, p) * ap),)
+
+
+# -------------------------------------------------------------------------- reductions
+def _expand_back(gd: Any, in_shape: tuple, axes: Any, keepdim: bool) -> Any:
+    if axes is not None and not keepdim:
+        gd = gd.reshape(tuple(_unsqueezed(gd.shape, axes)))
+    elif axes is None and gd.ndim != len(in_shape):
+        gd = gd.reshape((1,) * len(in_shape))
+    return B.get_array_module(gd).broadcast_to(gd, in_shape)
+
+
+def _unsqueezed(shape: tuple, axes: tuple) -> list:
+    out = list(shape)
+    for ax in sorted(axes):
+        out.insert(ax, 1)
+    return out
+
+
+def _sum(self: Any, g: Tensor) -> tuple:
+    r = _expand_back(g._data, self.in_shape, self.axes, self.keepdim)
+    if r.dtype != self.in_dt:
+        r = r.astype(self.in_dt)
+    return (_w(r),)
+
+
+def _mean(self: Any, g: Tensor) -> tuple | None:
+    gd = g._data
+    if gd.dtype.kind != "f":
+        return None
+    r = _expand_back(gd, self.in_shape, self.axes, self.keepdim)
+    return (_w(r / _one(gd.dtype, self.n)),)
+
+
+# ----------------------------------------------------------------------------- linalg
+def _mm(self: Any, g: Tensor) -> tuple | None:
+    a, b = saved_arrays(self)
+    gd = g._data
+    dt = gd.dtype
+    if (a is not None and a.dtype != dt) or (b is not None and b.dtype != dt):
+        return None
+    return (_w(gd @ b.T) if b is not None else None,
+            _w(a.T @ gd) if a is not None else None)
+
+
+FAST = {
+    arith.AddBackward0: _add,
+    arith.SubBackward0: _sub,
+    arith.MulBackward0: _mul,
+    arith.DivBackward0: _div,
+    arith.PowBackward0: _pow_scalar,
+    unary.NegBackward0: _neg,
+    unary.ExpBackward0: _unary(lambda g, r: g * r),
+    unary.LogBackward0: _unary(lambda g, a: g / a),
+    unary.SqrtBackward0: _unary(lambda g, r: g / (r * _one(r.dtype, 2))),
+    unary.TanhBackward0: _unary(lambda g, r: g * (_one(r.dtype, 1) - r * r)),
+    unary.SigmoidBackward0: _unary(lambda g, r: g * r * (_one(r.dtype, 1) - r)),
+    unary.ReluBackward0: _unary(lambda g, r: g * (r > _one(r.dtype, 0)).astype(r.dtype)),
+    reduce.SumBackward0: _sum,
+    reduce.SumBackward1: _sum,
+    reduce.MeanBackward0: _mean,
+    reduce.MeanBackward1: _mean,
+    linalg.MmBackward0: _mm,
+}
+
+
+def _guarded(cls: type, fn: Any) -> Any:
+    """``fn`` for ``cls`` itself and for subclasses that keep its forward and backward (a
+    subclass with its own formula, e.g. ``Log2Backward0(LogBackward0)``, gets None)."""
+    fw, bw = cls.forward, cls.backward
+
+    def fast(self: Any, g: Tensor) -> tuple | None:
+        t = type(self)
+        if t.backward is not bw or t.forward is not fw:
+            return None
+        return fn(self, g)
+    fast.__name__ = f"fast_{cls.__name__}"
+    fast.__qualname__ = fast.__name__
+    return fast
+
+
+def install() -> None:
+    """Attach every formula to its op class (only where the class defines no other)."""
+    for cls, fn in FAST.items():
+        if "_fast_backward" not in cls.__dict__:
+            cls._fast_backward = _guarded(cls, fn)
+
+
+install()
