@@ -2,6 +2,7 @@
 and boolean indexing (``IndexBackward0``), ``__setitem__``, gather/scatter helpers."""
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ class SelectBackward0(Op):
 
     def forward(self, a, dim, index):
         self.in_shape, self.dim, self.index = a.shape, dim, index
-        return a[(slice(None),) * dim + (index,)]
+        return a[(slice(None),) * dim + (index, Ellipsis)]  # "...": a 0-d view, no copy
 
     def backward(self, g):
         return _embed(g.unsqueeze(self.dim), self.in_shape,
@@ -94,159 +95,303 @@ class IndexPutAcc(Op):
         return apply(IndexBackward0, (gg,), key=self.key)
 
 
-def _to_index(k: Any, xp: Any) -> Any:
+class AliasBackward0(Op):
+    """``x[...]`` and keys that select everything: a new view of the same data."""
+
+    _is_view = True
+
+    def forward(self, a):
+        return a.view()
+
+    def backward(self, g):
+        return g
+
+
+_MAX = sys.maxsize
+_BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+              "are valid indices (got {})")
+
+
+def _is_int(k: Any) -> bool:
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
+def _part(k: Any, xp: Any) -> tuple:
+    """One key element as (kind, value): int, slice, none, ellipsis, or array (int/bool)."""
+    if k is None:
+        return ("none", None)
+    if k is Ellipsis:
+        return ("ellipsis", None)
+    if isinstance(k, (bool, np.bool_)):
+        return ("array", xp.asarray([bool(k)]), True)  # unsqueeze, then a mask of one
+    if _is_int(k):
+        return ("int", int(k))
+    if isinstance(k, slice):
+        return ("slice", k)
     if isinstance(k, Tensor):
-        if k.dtype is B.bool_ or k.dtype is B.uint8:
-            return k._data.astype(bool)
         if k.dtype.is_floating_point:
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        return k._data
-    if isinstance(k, (list, tuple)) and not isinstance(k, tuple):
-        arr = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k])
-        if arr.dtype.kind == "f":
+        a = k._data.astype(bool) if k.dtype in (B.bool_, B.uint8) else k._data
+        if a.ndim == 0:
+            return ("array", a.reshape(1), True) if a.dtype == bool else ("int", int(a))
+        return ("array", a, False)
+    if isinstance(k, (list, np.ndarray)) or (B._cupy is not None
+                                             and isinstance(k, B._cupy.ndarray)):
+        arr = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k]) \
+            if isinstance(k, list) else B.to_numpy(k)
+        if arr.dtype.kind not in "iub" and arr.size:
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        return xp.asarray(arr)
-    if isinstance(k, np.ndarray):
-        return xp.asarray(k)
-    return k
+        arr = arr.astype(np.int64) if arr.dtype.kind != "b" else arr
+        return ("array", xp.asarray(arr), False)
+    raise IndexError(_BAD_INDEX.format(type(k).__name__))
 
 
-def _normalize_key(self: Tensor, key: Any) -> tuple[tuple, bool]:
-    if not isinstance(key, tuple):
-        key = (key,)
+def _specified(parts: list) -> int:
+    n = 0
+    for p in parts:
+        if p[0] in ("int", "slice"):
+            n += 1
+        elif p[0] == "array" and not p[2]:
+            n += p[1].ndim if p[1].dtype == bool else 1
+    return n
+
+
+def _select(t: Tensor, dim: int, i: int) -> Tensor:
+    if t.ndim == 0:
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+    size = t._data.shape[dim]
+    if not -size <= i < size:
+        raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {size}")
+    return apply(SelectBackward0, (t,), dim=dim, index=i % size)
+
+
+def _slice(t: Tensor, dim: int, k: slice, optimize: bool) -> Tensor:
+    """PyTorch's applySlice: a full slice inside a tuple key is skipped (no node)."""
+    if t.ndim == 0:
+        raise IndexError("too many indices for tensor of dimension 0")
+    step = 1 if k.step is None else int(k.step)
+    if step <= 0:
+        raise ValueError("step must be greater than zero")
+    start = 0 if k.start is None else int(k.start)
+    stop = _MAX if k.stop is None else int(k.stop)
+    size = t._data.shape[dim]
+    if optimize and start == 0 and step == 1 and stop >= size:
+        return t
+    b, e, st = slice(start, stop, step).indices(size)
+    return apply(SliceBackward0, (t,), dim=dim, sl=slice(b, max(e, b), st))
+
+
+def apply_slicing(self: Tensor, key: Any) -> tuple[Tensor, tuple | None]:
+    """PyTorch's applySlicing: the views for ints, slices and None (named as torch names
+    them), and the numpy key of the remaining advanced (array / mask) part, or None."""
     xp = B.get_array_module(self._data)
-    out = []
-    advanced = False
-    for k in key:
-        k = _to_index(k, xp)
-        if isinstance(k, Tensor):
-            k = k._data
-        if hasattr(k, "ndim") and not isinstance(k, (int, np.integer)):
-            if k.ndim == 0 and k.dtype.kind in "iu":
-                k = int(k)
-            else:
-                advanced = True
-        elif isinstance(k, (bool, np.bool_)):
-            advanced = True
-        out.append(k)
-    return tuple(out), advanced
+    parts = [_part(k, xp) for k in (key if isinstance(key, tuple) else (key,))]
+    n_spec = _specified(parts)
+    if n_spec > self.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
+    out, dim, adv = self, 0, {}
+    for p in parts:
+        kind = p[0]
+        if kind == "int":
+            out = _select(out, dim, p[1])
+        elif kind == "slice":
+            out = _slice(out, dim, p[1], optimize=True)
+            dim += 1
+        elif kind == "ellipsis":
+            dim += self.ndim - n_spec
+        elif kind == "none":
+            out = out.unsqueeze(dim)
+            dim += 1
+        else:
+            arr, new_dim = p[1], p[2]
+            if new_dim:
+                out = out.unsqueeze(dim)
+            _check_array(out, dim, arr)
+            adv[dim] = arr
+            dim += arr.ndim if arr.dtype == bool else 1
+    if not adv:
+        return out, None
+    nkey, d = [], 0
+    last = max(adv)
+    while d <= last:
+        if d in adv:
+            nkey.append(adv[d])
+            d += adv[d].ndim if adv[d].dtype == bool else 1
+        else:
+            nkey.append(slice(None))
+            d += 1
+    return out, tuple(nkey)
+
+
+def _check_array(t: Tensor, dim: int, arr: Any) -> None:
+    shape = t._data.shape
+    if arr.dtype == bool:
+        if arr.shape != shape[dim:dim + arr.ndim]:
+            raise IndexError(f"The shape of the mask {list(arr.shape)} at index {dim} does not "
+                             f"match the shape of the indexed tensor "
+                             f"{list(shape[dim:dim + arr.ndim])} at index {dim}")
+        return
+    size = shape[dim]
+    if arr.size and (int(arr.max()) >= size or int(arr.min()) < -size):
+        bad = int(arr.max()) if int(arr.max()) >= size else int(arr.min())
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
 @register("__getitem__")
 def getitem(self: Tensor, key: Any) -> Tensor:
-    """Indexing with ints, slices, None, Ellipsis, index tensors/lists and bool masks."""
-    key, advanced = _normalize_key(self, key)
-    if advanced:
-        _check_bounds_adv(self, key)
-        return apply(IndexBackward0, (self,), key=key)
-    # basic indexing: a chain of views, named as PyTorch names them
-    n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
-    if n_real > self.ndim:
-        raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
-    out = self
-    dim = 0
-    for k in key:
-        if k is Ellipsis:
-            dim += self.ndim - n_real
-        elif k is None:
-            out = out.unsqueeze(dim)
-            dim += 1
-        elif isinstance(k, slice):
-            size = out._data.shape[dim]
-            if k.step is not None and k.step <= 0:
-                raise ValueError("step must be greater than zero")
-            start, stop, step = k.indices(size)
-            if not (start == 0 and stop >= size and step == 1):
-                out = apply(SliceBackward0, (out,), dim=dim, sl=slice(start, max(stop, start),
-                                                                      step))
-            dim += 1
-        else:
-            k = int(k)
-            size = out._data.shape[dim]
-            if not -size <= k < size:
-                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size "
-                                 f"{size}")
-            out = apply(SelectBackward0, (out,), dim=dim, index=k % size)
-    if out is self:
-        out = self.view_as(self) if self._rg and grad_mode._state.enabled else \
-            self.view(tuple(self.shape))
-    return out
-
-
-def _check_bounds_adv(self: Tensor, key: tuple) -> None:
-    dim = 0
-    for k in key:
-        if k is None:
-            continue
-        if hasattr(k, "dtype") and hasattr(k, "ndim"):
-            if k.dtype == bool:
-                if k.shape != self._data.shape[dim:dim + k.ndim]:
-                    raise IndexError(f"The shape of the mask {list(k.shape)} at index {dim} "
-                                     f"does not match the shape of the indexed tensor "
-                                     f"{list(self._data.shape[dim:dim + k.ndim])} at index "
-                                     f"{dim}")
-                dim += k.ndim
-                continue
-            size = self._data.shape[dim]
-            if k.size and (int(k.max()) >= size or int(k.min()) < -size):
-                bad = int(k.max()) if int(k.max()) >= size else int(k.min())
-                raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size "
-                                 f"{size}")
-        dim += 1 if k is not Ellipsis else 0
+    """Indexing with ints, slices, None, Ellipsis, index tensors/lists and bool masks, with
+    PyTorch's graph: views for the basic part (Select/Slice/Unsqueeze/Alias), then
+    ``IndexBackward0`` for the advanced part."""
+    if key is None:
+        return self.unsqueeze(0)
+    if key is Ellipsis:
+        return apply(AliasBackward0, (self,))
+    if _is_int(key):
+        return _select(self, 0, int(key))
+    if isinstance(key, slice):
+        return _slice(self, 0, key, optimize=False)
+    out, adv = apply_slicing(self, key)
+    if adv is not None:
+        return apply(IndexBackward0, (out,), key=adv)
+    return apply(AliasBackward0, (out,)) if out is self else out
 
 
 class CopySlices(Op):
-    """``self[key] = value``: the gradient for the old self is zero where written."""
+    """``self[key] = value`` through a view of ``self``: the old ``self`` gets the gradient
+    with the written region zeroed, ``value`` the gradient of that region."""
 
     def forward(self, a, v, key):
         self.key = key
         self.vshape, self.vdt = v.shape, v.dtype
         out = a.copy()
-        out[key] = v
+        _write_region(out, key, v)
         return out
 
     def backward(self, g):
+        from ._core import sum_to
+        from .unary import where
         n = self.needs
         ga = gv = None
         if n[0]:
-            ga = g.clone()
-            with grad_mode.no_grad():
-                ga._data[self.key] = 0
-            if g._rg:
-                mask = Tensor._wrap(np.ones(g._data.shape, dtype=g._data.dtype)
-                                    if B.get_array_module(g._data) is np
-                                    else B._cupy.ones(g._data.shape, dtype=g._data.dtype))
-                mask._data[self.key] = 0
-                ga = g * mask
+            keep = Tensor._wrap(B.get_array_module(g._data).ones(g._data.shape, dtype=bool))
+            _write_region(keep._data, self.key, np.False_)
+            ga = where(keep, g, g.new_zeros(()))
         if n[1]:
-            from ._core import sum_to
-            gv = sum_to(apply(IndexBackward0, (g,), key=self.key), self.vshape, self.vdt)
+            gv = sum_to(g[self.key], self.vshape, self.vdt)
         return ga, gv
 
 
+class CopyBackwards(CopySlices):
+    """``self[...] = value`` (and keys that select all of ``self``): ``self.copy_(value)``."""
+
+
+class FillBackward3(CopySlices):
+    """``self[...] = value`` with a 0-d ``value`` (``self.fill_(value)``)."""
+
+
 class IndexPutBackward0(CopySlices):
-    pass
+    """``self[index] = value`` with an advanced index (``index_put_``) on ``self`` itself."""
+
+
+def _write_region(arr: Any, key: Any, v: Any) -> None:
+    """``arr[key] = v`` with PyTorch's key semantics (``key`` as ``_freeze`` made it)."""
+    t = Tensor._wrap(arr)
+    with grad_mode.no_grad():
+        dst, adv = _destination(t, key)
+    v = v.astype(arr.dtype, copy=False) if hasattr(v, "astype") else v
+    if adv is None:
+        dst._data[...] = v
+    else:
+        dst._data[adv] = v
+
+
+def _destination(t: Tensor, key: Any) -> tuple[Tensor, tuple | None]:
+    """The view written by ``t[key] = v`` and the advanced part of the key (torch's
+    set_item: single keys without the slice-optimisation exception of get_item)."""
+    if key is Ellipsis:
+        return t, None
+    if key is None or key is True:
+        return t.unsqueeze(0), None
+    if _is_int(key):
+        return _select(t, 0, int(key)), None
+    if isinstance(key, slice):
+        return _slice(t, 0, key, optimize=True), None
+    return apply_slicing(t, key)
+
+
+def _freeze(key: Any) -> Any:
+    """The key with tensors as arrays / Python numbers (kept by the node for backward)."""
+    if isinstance(key, tuple):
+        return tuple(_freeze(k) for k in key)
+    if isinstance(key, Tensor):
+        d = key._data
+        if d.ndim == 0 and d.dtype.kind in "biu":
+            return bool(d) if d.dtype == bool else int(d)
+        return d
+    return key
 
 
 @register("__setitem__")
 def setitem(self: Tensor, key: Any, value: Any) -> None:
-    """Write into the indexed part (in place; differentiable for non-leaf tensors)."""
-    nkey, advanced = _normalize_key(self, key)
-    if advanced:
-        _check_bounds_adv(self, nkey)
+    """Write into the indexed part, in place, with PyTorch's graph: ``CopySlices`` when
+    the target is a view of ``self``, ``CopyBackwards`` when it is all of ``self``,
+    ``IndexPutBackward0`` for an advanced index on ``self`` itself."""
+    if key is False or (isinstance(key, np.bool_) and not key):
+        return
     if not isinstance(value, Tensor):
         xp = B.get_array_module(self._data)
-        v = Tensor._wrap(xp.asarray(value, dtype=self._data.dtype))
+        value = Tensor._wrap(xp.asarray(value, dtype=self._data.dtype))
+    key = _freeze(key)
+    probe = Tensor._wrap(self._data)
+    with grad_mode.no_grad():
+        dst, adv = _destination(probe, key)
+    whole = dst is probe  # no view taken: the write is on self itself
+    v = value
+    if adv is None:
+        if tuple(v.shape) != tuple(dst.shape) and v.ndim:  # copy_to: view, then expand
+            v = v.view(_stripped(tuple(v.shape)))
+            if tuple(v.shape) != tuple(dst.shape):
+                v = v.expand(tuple(dst.shape))
     else:
-        v = value if value.dtype is self.dtype else value.to(self.dtype)
-    tracked = grad_mode._state.enabled and (self._rg or v._rg)
-    if not tracked:
-        self._data[nkey] = B.move(v._data, self.device)
+        if value.dtype is not self.dtype:
+            from ._core import _pretty
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, "
+                               f"got {_pretty(self.dtype)} for the destination and "
+                               f"{_pretty(value.dtype)} for the source.")
+        if _stripped(tuple(v.shape)) != tuple(v.shape):
+            v = v.view(_stripped(tuple(v.shape)))
+        idx_shape = np.empty(dst._data.shape, dtype=bool)[tuple(
+            B.to_numpy(k) if hasattr(k, "shape") else k for k in adv)].shape
+        try:
+            np.broadcast_shapes(tuple(v.shape), idx_shape)
+        except ValueError:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot "
+                               f"be broadcast to indexing result of shape "
+                               f"{list(idx_shape)}") from None
+    if not (grad_mode._state.enabled and (self._rg or v._rg)):
+        vd = B.move(v._data, self.device)
+        if adv is None:
+            dst._data[...] = vd
+        else:
+            dst._data[adv] = vd
         self._version.v += 1
         return
     check_inplace(self)
-    cls = IndexPutBackward0 if advanced else CopySlices
-    apply(cls, (self, v), out=self, key=nkey)
+    if adv is not None:
+        cls = IndexPutBackward0 if whole else CopySlices
+    else:
+        cls = CopySlices if not whole else (
+            FillBackward3 if v.ndim == 0 and self.ndim else CopyBackwards)
+    apply(cls, (self, v), out=self, key=key)
+
+
+def _stripped(shape: tuple) -> tuple:
+    """The shape without its leading 1s (torch's slicePrefix1sSize)."""
+    i = 0
+    while i < len(shape) and shape[i] == 1:
+        i += 1
+    return shape[i:]
 
 
 def scatter_into_zeros(g: Tensor, idx: Tensor, dim: int, shape: tuple) -> Tensor:
