@@ -6,6 +6,7 @@ Imported by ``tests/test_browser_*.py``. Follows ``shared/recipes/jupyter_browse
   config/data/runtime/settings/workspace dirs, no news toast, no "Select Kernel" dialog,
   serving a temp copy of this folder's notebooks (the UI autosaves: never the repo's).
   Shut down through the REST API, then its own process group is killed.
+* ``notebook_server`` (session): the same for Notebook 7 (``jupyter notebook``).
 * ``chromium`` (session): Playwright driving ``/usr/bin/chromium`` (never ``playwright
   install``); the tests skip with the reason when it is missing.
 * ``page`` (function): a 1280×900 context that lets only loopback requests through and
@@ -14,6 +15,7 @@ Imported by ``tests/test_browser_*.py``. Follows ``shared/recipes/jupyter_browse
 * ``executed_demo``: the demo notebook run by nbclient (no browser needed).
 * ``open_notebook(name)``: a per-test copy of a notebook opened in its own workspace,
   waited on until the kernel is really connected and idle.
+* ``open_notebook7(name)``: the same in Notebook 7 (``/notebooks/<copy>.ipynb``).
 """
 from __future__ import annotations
 
@@ -63,13 +65,13 @@ def chromium_missing_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory):
-    """``(base_url, token, root_dir)`` of a JupyterLab serving a copy of tests/browser."""
+def _jupyter_server(tmp_path_factory, app: str):
+    """Start ``jupyter <app>`` ("lab" or "notebook") as the recipe does; a generator that
+    yields ``(base_url, token, root_dir)`` and shuts the server down afterwards."""
     reason = chromium_missing_reason()
     if reason:
         pytest.skip(reason)
-    tmp = tmp_path_factory.mktemp("lab")
+    tmp = tmp_path_factory.mktemp(app)
     root_dir = tmp / "root"
     root_dir.mkdir()
     for nb in HERE.glob("*.ipynb"):
@@ -96,14 +98,17 @@ def lab_server(tmp_path_factory):
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )
     cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
+        sys.executable, "-m", "jupyter", app, "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
         "--ServerApp.allow_root=True",
     ]
+    if app == "lab":  # Notebook 7 has no news feed or update check to turn off
+        cmd += [
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ]
     log_path = tmp / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed in finally
     t0 = time.monotonic()
@@ -113,7 +118,8 @@ def lab_server(tmp_path_factory):
     try:
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited {proc.returncode}:\n{log_path.read_text()}")
+                raise RuntimeError(
+                    f"jupyter {app} exited {proc.returncode}:\n{log_path.read_text()}")
             try:
                 with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
                     if r.status == 200:
@@ -121,9 +127,9 @@ def lab_server(tmp_path_factory):
             except OSError:
                 pass
             if time.monotonic() - t0 > SERVER_START_S:
-                raise TimeoutError(f"jupyter lab did not answer in {SERVER_START_S} s")
+                raise TimeoutError(f"jupyter {app} did not answer in {SERVER_START_S} s")
             time.sleep(0.25)
-        print(f"\n[lab] ready in {time.monotonic() - t0:.1f}s on {base}")
+        print(f"\n[{app}] ready in {time.monotonic() - t0:.1f}s on {base}")
         yield base, token, root_dir
     finally:
         try:
@@ -142,6 +148,19 @@ def lab_server(tmp_path_factory):
         except ProcessLookupError:
             pass
         log.close()
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory):
+    """``(base_url, token, root_dir)`` of a JupyterLab serving a copy of tests/browser."""
+    yield from _jupyter_server(tmp_path_factory, "lab")
+
+
+@pytest.fixture(scope="session")
+def notebook_server(tmp_path_factory):
+    """``(base_url, token, root_dir)`` of a Notebook 7 (``jupyter notebook``) serving a copy
+    of tests/browser."""
+    yield from _jupyter_server(tmp_path_factory, "notebook")
 
 
 @pytest.fixture(scope="session")
@@ -196,6 +215,46 @@ def open_notebook(lab_server, page, request):
         page.goto(f"{base}/lab/workspaces/{copy}/tree/{copy}.ipynb?token={token}")
         expect(page.locator(".jp-StatusBar-TextItem[title^='Change kernel']")).to_have_text(
             re.compile(r"^Python 3 \(ipykernel\) \| Idle$"))
+        return page
+
+    return _open
+
+
+def _kernel_ready(base: str, token: str, path: str) -> bool:
+    """True when the server's session for ``path`` has an idle kernel with a connected
+    client (the page's websocket): Notebook 7 has no status-bar text to wait on."""
+    req = urllib.request.Request(f"{base}/api/sessions",
+                                 headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        sessions = json.load(r)
+    for s in sessions:
+        k = s.get("kernel") or {}
+        if s.get("path") == path and k.get("execution_state") == "idle" \
+                and int(k.get("connections") or 0) > 0:
+            return True
+    return False
+
+
+@pytest.fixture
+def open_notebook7(notebook_server, page, request):
+    """``open_notebook7("autograd_demo")`` opens a fresh copy in Notebook 7 and waits until
+    its kernel is started, connected to the page and idle; returns the page."""
+    from playwright.sync_api import expect
+
+    base, token, root = notebook_server
+
+    def _open(name: str):
+        copy = re.sub(r"\W+", "_", request.node.name)
+        shutil.copy(root / f"{name}.ipynb", root / f"{copy}.ipynb")
+        page.goto(f"{base}/notebooks/{copy}.ipynb?token={token}")
+        expect(page.locator(".jp-KernelName")).to_contain_text("Python 3 (ipykernel)")
+        expect(page.locator(".jp-Notebook-ExecutionIndicator")).to_have_attribute(
+            "data-status", "idle")
+        t0 = time.monotonic()
+        while not _kernel_ready(base, token, f"{copy}.ipynb"):
+            if time.monotonic() - t0 > TIMEOUT_MS / 1000:
+                raise TimeoutError(f"the kernel of {copy}.ipynb never became idle")
+            time.sleep(0.25)
         return page
 
     return _open
