@@ -158,7 +158,7 @@ print(a[a > 17])       # a boolean mask gives a 1-D tensor of the selected eleme
 # %%
 a = av.arange(0, 6).view(2, 3)
 print("a:", a)
-print("a.clamp(min=2, max=4):", a.clamp(min=2, max=4))
+print("a.clamp(min=2, max=4):", a.clamp(min=2, max=4))  # or av.clamp(a, min=2, max=4)
 print("av.cos(a):", av.cos(a))
 print("a % 3:", a % 3)     # same as av.fmod(a, 3) for non-negative numbers
 print("a ** 2:", a ** 2)

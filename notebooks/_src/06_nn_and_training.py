@@ -346,6 +346,24 @@ out.backward(V(av.ones(1, 10)))
 print(tuple(net.conv1.bias.grad.shape), all(p.grad is not None for p in net.parameters()))
 
 # %% [markdown]
+# With a loss and an optimiser this becomes one training step. The tutorial's target is the
+# numbers 0 to 9 and its loss `MSELoss`; after `optimizer.step()` (plain SGD:
+# `p ← p − 0.01·p.grad` for every parameter) the same input gives a smaller loss.
+
+# %%
+target = V(av.arange(0, 10).float().view(1, 10))
+criterion = nn.MSELoss()
+optimizer = av.optim.SGD(net.parameters(), lr=0.01)
+
+optimizer.zero_grad()              # as net.zero_grad(): every .grad back to None
+loss = criterion(net(input), target)
+loss.backward()
+optimizer.step()
+with av.no_grad():
+    after = criterion(net(input), target)
+print(f"loss {loss.item():.1f} -> {after.item():.1f} after one step")
+
+# %% [markdown]
 # The network's graph for that one image (values hidden with `--no-data`, to keep the nodes
 # small). Convolutions are `ConvolutionBackward0`, poolings `MaxPool2DWithIndicesBackward0`,
 # the flatten a `ViewBackward0`, and each of the ten parameters has its `AccumulateGrad`:
