@@ -4,9 +4,10 @@
 
 The pins are the versions installed in the environment that runs the tests (the project's
 ``.venv``): the notebooks' runtime (the package's own dependencies, scikit-learn for the
-digits, ipykernel) and JupyterLab, with everything they depend on, so that Binder builds the
-same set of packages the notebooks were tested with. The last line installs the repository
-itself (repo2docker runs ``pip install -r binder/requirements.txt`` from the repository root).
+digits, ipykernel), JupyterLab and Notebook 7, with everything they depend on, so that
+Binder builds the same set of packages the notebooks were tested with. The last line
+installs the repository itself (repo2docker runs ``pip install -r binder/requirements.txt``
+from the repository root).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOTS = ["autograd_viz", "scikit-learn", "ipykernel", "jupyterlab"]
+ROOTS = ["autograd_viz", "scikit-learn", "ipykernel", "jupyterlab", "notebook"]
 #: Never pinned for Binder: the PyTorch oracle, and the package itself (installed from ".").
 EXCLUDE = {"autograd-viz", "torch"}
 OUT = Path(__file__).resolve().parent / "requirements.txt"

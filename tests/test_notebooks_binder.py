@@ -290,7 +290,7 @@ def test_binder_requirements_are_complete_and_consistent():
         assert name in pins, f"binder does not pin the package's dependency {name}"
         assert req.specifier.contains(pins[name], prereleases=True), (
             f"binder pins {name}=={pins[name]}, outside pyproject's {req.specifier}")
-    for needed in ("ipykernel", "jupyterlab", "scikit-learn", "jupyterlab-widgets"):
+    for needed in ("ipykernel", "jupyterlab", "notebook", "scikit-learn", "jupyterlab-widgets"):
         assert needed in pins, f"binder does not pin {needed}"
     # every module the notebooks import is installed by binder/requirements.txt
     sources = "\n".join((NB_DIR / "_src" / f"{n}.py").read_text(encoding="utf-8")
