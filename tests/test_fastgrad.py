@@ -137,3 +137,28 @@ def test_engine_grads_match_create_graph_path():
 
     for f, s in zip(run(False), run(True)):
         assert f.dtype == s.dtype and f.tobytes() == s.tobytes()
+
+
+@pytest.mark.parametrize("method", ["add_", "sub_", "mul_", "div_", "subtract_", "multiply_",
+                                    "divide_", "true_divide_"])
+@pytest.mark.parametrize("dt", FLOATS)
+def test_inplace_ufunc_path_matches_general_path(method, dt):
+    """``x.sub_(g, alpha=lr)`` without grad writes straight into x: same bits, same version
+    bump as the general path (taken here by subscribing a listener)."""
+    from autograd_viz.autograd import events
+
+    base = RNG.uniform(0.5, 2.0, (4, 5)).astype(dt)
+    other = RNG.uniform(0.5, 2.0, (4, 5)).astype(dt)
+    cases = [((av.tensor(other),), {}), ((1.5,), {}), ((3,), {})]
+    if method in ("add_", "sub_", "subtract_"):
+        cases += [((av.tensor(other),), {"alpha": 0.1}), ((av.tensor(other),), {"alpha": 2})]
+    for args, kwargs in cases:
+        fast, slow = av.tensor(base.copy()), av.tensor(base.copy())
+        view = fast[1:3]
+        getattr(view, method)(*(a[1:3] if isinstance(a, av.Tensor) else a for a in args),
+                              **kwargs)
+        with events.subscribe(lambda kind, p: None):
+            getattr(slow[1:3], method)(*(a[1:3] if isinstance(a, av.Tensor) else a
+                                         for a in args), **kwargs)
+        assert fast._data.tobytes() == slow._data.tobytes(), (method, args, kwargs)
+        assert fast._version.v == slow._version.v == 1

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import events, grad_mode
-from .function import AccumulateGrad, Node
+from .function import _ACC_SEQ, AccumulateGrad, Node
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -175,13 +175,16 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
     heap: list = []
     for n in {n for n, _ in roots}:
         if deps.get(n, 0) == 0:
-            heapq.heappush(heap, (-n.sequence_nr, 0, _Box(n)))
+            heapq.heappush(heap, _entry(n))
 
     step = 0
     add = _add if create_graph else _add_arrays
+    heappop, heappush = heapq.heappop, heapq.heappush
     with grad_mode.set_grad_enabled(create_graph):
         while heap:
-            node = heapq.heappop(heap)[2].n
+            node = heappop(heap)[2]
+            if type(node) is _Box:
+                node = node.n
             buf = buffers.pop(node, None)
             if buf is None:
                 buf = [None] * node.num_outputs()
@@ -238,8 +241,15 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                 d = deps[nxt] - 1
                 deps[nxt] = d
                 if d == 0:
-                    heapq.heappush(heap, (-nxt.sequence_nr, 0, _Box(nxt)))
+                    heappush(heap, _entry(nxt))
     return captured
+
+
+def _entry(n: Node) -> tuple:
+    """The heap entry of a ready node: most recent ``sequence_nr`` first. Only AccumulateGrad
+    nodes share one (``_ACC_SEQ``); theirs are boxed so that ties never compare nodes."""
+    s = n.sequence_nr
+    return (-s, 0, _Box(n) if s == _ACC_SEQ else n)
 
 
 class _Box:
@@ -262,7 +272,7 @@ def _release_children(node: Node, deps: dict, heap: list, run_it: bool) -> None:
         d = deps[nxt] - 1
         deps[nxt] = d
         if d == 0:
-            heapq.heappush(heap, (-nxt.sequence_nr, 0, _Box(nxt)))
+            heapq.heappush(heap, _entry(nxt))
 
 
 def _topo_order(nodes: list[Node], deps: dict[Node, int]) -> list[Node]:

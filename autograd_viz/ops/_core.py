@@ -260,11 +260,51 @@ def check_out(out: Tensor, inputs: tuple, name: str) -> None:
                            "automatic differentiation, but one of the arguments requires grad.")
 
 
+#: In-place arithmetic done by one NumPy ufunc writing into ``self`` (see ``_ufunc_inplace``).
+_INPLACE_UFUNCS = {"add_": np.add, "sub_": np.subtract, "subtract_": np.subtract,
+                   "mul_": np.multiply, "multiply_": np.multiply, "div_": np.true_divide,
+                   "divide_": np.true_divide, "true_divide_": np.true_divide}
+
+
+def _ufunc_inplace(ufunc: Any, self: Tensor, args: tuple, kwargs: dict) -> bool:
+    """``x.add_(y, alpha=a)`` and friends without grad: write ``x (op) a*y`` straight into x's
+    memory, the same arithmetic as the out-of-place op followed by the copy (one pass instead
+    of three, no temporaries). Only the plain case (float NumPy arrays, an operand of x's
+    dtype and shape or a Python number, no listener); returns False to take the general path."""
+    sd = self._data
+    if type(sd) is not np.ndarray or sd.dtype.kind != "f" or not sd.flags.writeable \
+            or len(args) != 1 or events.enabled:
+        return False
+    alpha = 1
+    if kwargs:
+        if len(kwargs) != 1 or "alpha" not in kwargs or ufunc not in (np.add, np.subtract):
+            return False
+        alpha = kwargs["alpha"]
+        if type(alpha) not in (int, float):
+            return False
+    other = args[0]
+    if type(other) is Tensor:
+        od = other._data
+        if type(od) is not np.ndarray or od.dtype != sd.dtype or od.shape != sd.shape:
+            return False
+    elif type(other) in (int, float):
+        od = np.asarray(other, dtype=sd.dtype)
+    else:
+        return False
+    ufunc(sd, od if alpha == 1 else alpha * od, out=sd)
+    self._version.v += 1
+    return True
+
+
 def inplace(method_name: str, fn: Any) -> Any:
     """Make ``x.<op>_(...)`` from the out-of-place ``fn(x, ...)``."""
+    ufunc = _INPLACE_UFUNCS.get(method_name)
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         check_inplace(self)
         if not (_state.enabled and (self._rg or _any_rg(args, kwargs))):
+            if ufunc is not None and _ufunc_inplace(ufunc, self, args, kwargs):
+                return self
             with grad_mode.no_grad():
                 r = fn(self, *args, **kwargs)
             check_inplace(self, r._data.dtype)
