@@ -258,20 +258,29 @@ def test_histograms_for_larger_tensors(sent):
     rec = record_seed(big=True)
     g = rec.graph
     big = next(t for t in g.tensors if t.shape == [10, 10] and t.role == "leaf")
-    assert big.value.values is None  # summarised in the model
-    # without live data: statistics only; with the magic's live histogram: bars
+    assert big.value.values is None  # summarised in the model, with a histogram
+    assert big.value.hist.total == 100 and big.value.hist.counts == [5] * 20
     ex = Explorer(rec)
-    assert 'class="agv-hist"' not in ex.select(big.id) and "min 0" in ex.select(big.id)
-    h = Histogram.of(list(range(100)))
-    assert sum(h.counts) == 100 and h.lo == 0 and h.hi == 99
-    ex.update(rec, hists={(big.id, "value"): h, (big.id, "grad"): Histogram.of([0.2] * 100)})
     html = ex.select(big.id)
     assert html.count('class="agv-hist"') == 2 and "histogram of 100 values" in html
+    assert "min 0" in html  # the statistics stay
+    # an unnamed intermediate (big_w * 2) and its gradient get theirs from the recording
+    mid = next(t for t in g.tensors if t.shape == [10, 10] and t.role == "intermediate")
+    assert mid.name is None and mid.value.hist is not None
+    html = ex.select(mid.id)
+    assert 'class="agv-hist"' in html and "histogram of 100 values" in html
+    h = Histogram.from_hist(mid.value.hist)
+    assert (h.lo, h.hi, sum(h.counts)) == (0.0, 198.0, 100)
+    h = Histogram.of(list(range(100)))
+    assert sum(h.counts) == 100 and h.lo == 0 and h.hi == 99
     # small tensors with 16..64 elements: from the preview's values
     p = viz.model.Preview(shape=[4, 4], dtype="float32", text="t",
                           values=[[float(i + 4 * j) for i in range(4)] for j in range(4)])
     assert panels.histogram_of(p).numel == 16
     p.shape = [3]
+    assert panels.histogram_of(p) is None
+    # a large preview without a histogram (e.g. complex values): statistics only
+    p = viz.model.Preview(shape=[100], dtype="complex64", text="t")
     assert panels.histogram_of(p) is None
 
 
@@ -288,14 +297,19 @@ def test_escaping_in_every_panel():
         assert "<img" not in html
 
 
-def test_live_histograms_from_the_namespace():
-    from autograd_viz.jupyter.magic import live_histograms
-
+def test_histogram_is_taken_when_recorded():
+    """The histogram is the values' as they were when recorded, not at the end of the cell
+    (in-place changes later do not alter it), for values and grads alike."""
     with viz.record() as rec:
         w = av.randn(20, 20, requires_grad=True)
         small = av.tensor([1.0], requires_grad=True)
         (w.sum() * small).backward()
-    hists = live_histograms(rec, {"w": w, "small": small, "ws": [w], "_hidden": w})
-    wid = rec.id_of(w)
-    assert set(hists) == {(wid, "value"), (wid, "grad")}
-    assert hists[(wid, "value")].numel == 400
+        with av.no_grad():
+            w.mul_(0)
+    g = rec.graph()
+    versions = [x for x in g.tensors if x.shape == [20, 20]]
+    first, last = versions[0], versions[-1]
+    assert first.role == "leaf" and first.value.hist.total == 400
+    assert max(first.value.hist.counts) < 400  # randn values, spread over the bins
+    assert last.version == 1 and last.value.hist.counts[10] == 400  # after mul_(0): all 0
+    assert first.grad.hist.total == 400 and max(first.grad.hist.counts) == 400  # all ones

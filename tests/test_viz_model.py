@@ -24,7 +24,13 @@ from autograd_viz.viz.model import (
     SavedRef,
     TensorNode,
 )
-from autograd_viz.viz.preview import SMALL_NUMEL, format_tensor, preview_array, snapshot
+from autograd_viz.viz.preview import (
+    HIST_BINS,
+    SMALL_NUMEL,
+    format_tensor,
+    preview_array,
+    snapshot,
+)
 
 finite32 = st.floats(-1e9, 1e9, allow_nan=False, width=32)
 any32 = st.floats(width=32)
@@ -76,6 +82,25 @@ def test_snapshot_is_a_copy():
     s = snapshot(a)
     a[0] = 99
     assert s.preview().values == [1.0, 2.0]
+
+
+def test_large_preview_has_a_histogram_taken_at_snapshot_time():
+    a = np.arange(100, dtype=np.float32)
+    s = snapshot(a)
+    a[:] = 0  # later in-place changes do not reach the copy
+    h = s.preview().hist
+    assert h.counts == [5] * HIST_BINS and h.total == 100
+    assert h.edges[0] == 0.0 and h.edges[-1] == 99.0 and len(h.edges) == HIST_BINS + 1
+    assert preview_array(np.ones(SMALL_NUMEL, np.float32)).hist is None  # kept in full
+    b = np.arange(100, dtype=np.float64)
+    b[:3] = [math.nan, math.inf, -math.inf]  # counted: the finite values only
+    h = preview_array(b).hist
+    assert h.total == 97 and (h.edges[0], h.edges[-1]) == (3.0, 99.0)
+    assert preview_array(np.full(100, math.nan)).hist is None
+    h = preview_array(np.full(100, 7.0)).hist  # all equal: one bin in the middle
+    assert (h.edges[0], h.edges[-1], h.counts[HIST_BINS // 2]) == (6.5, 7.5, 100)
+    assert preview_array(np.arange(100) % 2 == 0).hist.counts[::HIST_BINS - 1] == [50, 50]
+    assert preview_array(np.ones(100, np.complex64)).hist is None
 
 
 def _full_graph() -> Graph:

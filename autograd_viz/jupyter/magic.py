@@ -55,13 +55,6 @@ Defaults come from %config, e.g. ``%config AutogradMagics.max_nodes = 100`` or
 ``%config AutogradMagics.static = True`` (see ``%config AutogradMagics``).
 """
 
-#: Tensors above this many elements get a histogram in the inspector (computed from the
-#: namespace's live tensors at the end of the cell; smaller ones are kept in full anyway).
-HIST_LIVE_MIN = 65
-HIST_MAX_TENSORS = 256
-HIST_MAX_ELEMENTS = 1_000_000
-
-
 @magics_class
 class AutogradMagics(Magics):
     """``%%autograd``: run a cell, record its autograd graph, and show it.
@@ -205,13 +198,12 @@ class AutogradMagics(Magics):
         if static:
             display(recording)
             return
-        hists = live_histograms(recording.recorder, self.shell.user_ns)
         explorer = self._explorers.pop(cell_id, None) if cell_id else None
         if explorer is not None and getattr(explorer, "comm", None) is not None:
-            explorer.update(recording, step=step, hists=hists)
+            explorer.update(recording, step=step)
         else:
             explorer = Explorer()
-            explorer.update(recording, step=step, hists=hists)
+            explorer.update(recording, step=step)
         if cell_id:
             self._explorers[cell_id] = explorer
             while len(self._explorers) > max(self.max_explorers, 1):
@@ -315,66 +307,3 @@ def _close(widget: Any) -> None:
         widget.close()
     except Exception:  # noqa: BLE001 - closing a widget whose comm is gone
         pass
-
-
-def live_histograms(recorder: Any, ns: dict[str, Any]) -> dict[tuple[str, str], Any]:
-    """Histograms of the larger tensors (and their grads) reachable from the namespace.
-
-    The graph model keeps only a preview (edge elements and statistics) of tensors with more
-    than 64 elements; for the ones still alive in the namespace (variables, items of small
-    lists/dicts, module parameters) the inspector can show a histogram of the whole tensor
-    as it is at the end of the cell. Keys are ``(graph id, "value" | "grad")``.
-    """
-    try:
-        from autograd_viz._backend import to_numpy
-        from autograd_viz.tensor import Tensor
-
-        from .widgets.panels import Histogram
-    except ImportError:
-        return {}
-    out: dict[tuple[str, str], Any] = {}
-    seen: set[int] = set()
-
-    def visit(t: Any) -> None:
-        if id(t) in seen or len(seen) >= HIST_MAX_TENSORS:
-            return
-        seen.add(id(t))
-        try:
-            if t.numel() < HIST_LIVE_MIN:
-                return
-            gid = recorder.id_of(t)
-            if gid is None:
-                return
-            for key, src in (("value", t), ("grad", t._grad)):
-                if src is None:
-                    continue
-                a = to_numpy(src._data).reshape(-1)
-                if a.size > HIST_MAX_ELEMENTS:
-                    a = a[:: -(-a.size // HIST_MAX_ELEMENTS)]
-                h = Histogram.of(a)
-                if h is not None:
-                    out[(gid, key)] = h
-        except Exception:  # noqa: BLE001 - a histogram is a nicety, never an error
-            return
-
-    for name, val in list(ns.items()):
-        if not isinstance(name, str) or name.startswith("_"):
-            continue
-        if isinstance(val, Tensor):
-            visit(val)
-        elif isinstance(val, (list, tuple)) and len(val) <= 256:
-            for v in val:
-                if isinstance(v, Tensor):
-                    visit(v)
-        elif isinstance(val, dict) and len(val) <= 256:
-            for v in val.values():
-                if isinstance(v, Tensor):
-                    visit(v)
-        elif not isinstance(val, type) and callable(getattr(val, "named_parameters", None)):
-            try:
-                for _, p in val.named_parameters():
-                    if isinstance(p, Tensor):
-                        visit(p)
-            except Exception:  # noqa: BLE001
-                continue
-    return out

@@ -29,12 +29,29 @@ class Stats:
 
 
 @dataclass
+class Hist:
+    """A histogram of a tensor's finite values: ``counts[i]`` values fell in
+    ``[edges[i], edges[i + 1])`` (the last bin includes its right edge); equal-width bins
+    from the smallest to the largest finite value (widened by 0.5 each way when all are
+    equal). ``sum(counts)`` is the number of values counted (NaN and infinities are not)."""
+
+    counts: list[int]
+    edges: list[float]
+
+    @property
+    def total(self) -> int:
+        """Number of values counted."""
+        return sum(self.counts)
+
+
+@dataclass
 class Preview:
     """A copy of a tensor's values taken when the recorder heard of it.
 
     ``values`` holds the data as nested lists when the tensor is small (``None`` otherwise);
-    ``stats`` summarises it; ``text`` is a short rendering formatted like torch prints
-    (``"tensor([8.])"``), summarised with ``...`` for large tensors.
+    ``stats`` summarises it and ``hist`` is its histogram (both for tensors too large to keep
+    in full, computed from every value when the copy was taken); ``text`` is a short rendering
+    formatted like torch prints (``"tensor([8.])"``), summarised with ``...`` for large tensors.
     """
 
     shape: list[int]
@@ -42,6 +59,7 @@ class Preview:
     text: str
     values: Any = None
     stats: Stats | None = None
+    hist: Hist | None = None
 
     @property
     def numel(self) -> int:

@@ -13,16 +13,18 @@ import numpy as np
 
 from autograd_viz._tensor_str import PRINT_OPTS, _Formatter, _str_fmt, _summarized
 
-from .model import Preview, Stats
+from .model import Hist, Preview, Stats
 
 #: Tensors with at most this many elements are kept (and printed) in full.
 SMALL_NUMEL = 64
+#: Bins of the histogram kept for larger tensors.
+HIST_BINS = 20
 
 
 class Snapshot:
     """The values of one tensor at one moment (host numpy, possibly summarised)."""
 
-    __slots__ = ("shape", "dtype", "array", "cut", "stats", "_preview")
+    __slots__ = ("shape", "dtype", "array", "cut", "stats", "hist", "_preview")
 
     def __init__(
         self,
@@ -31,12 +33,14 @@ class Snapshot:
         array: np.ndarray,
         cut: tuple[bool, ...],
         stats: Stats | None,
+        hist: Hist | None = None,
     ) -> None:
         self.shape = shape
         self.dtype = dtype
         self.array = array
         self.cut = cut
         self.stats = stats
+        self.hist = hist
         self._preview: Preview | None = None
 
     def preview(self) -> Preview:
@@ -50,6 +54,7 @@ class Snapshot:
                 text=format_tensor(self.array, self.cut),
                 values=self.array.tolist() if small and self.array.size <= SMALL_NUMEL else None,
                 stats=self.stats,
+                hist=self.hist,
             )
         return p
 
@@ -83,6 +88,7 @@ def snapshot(t: Any) -> Snapshot | None:
     if size <= SMALL_NUMEL:
         return Snapshot(shape, dtype, _to_host(data), (False,) * len(shape), None)
     stats = _stats(data)  # large tensors are summarised; small ones are kept whole
+    hist = _hist(data, stats)
     cut = []
     part = data
     e = PRINT_OPTS.edgeitems
@@ -94,7 +100,7 @@ def snapshot(t: Any) -> Snapshot | None:
             cut.append(True)
         else:
             cut.append(False)
-    return Snapshot(shape, dtype, _to_host(part), tuple(cut), stats)
+    return Snapshot(shape, dtype, _to_host(part), tuple(cut), stats, hist)
 
 
 def grab(t: Any) -> Any:
@@ -142,6 +148,32 @@ def _stats(data: Any) -> Stats | None:
             mean=float(d.mean(dtype="float64")),
             std=float(d.std(dtype="float64")),
         )
+
+
+def _hist(data: Any, stats: Stats | None, bins: int = HIST_BINS) -> Hist | None:
+    """The histogram of ``data``'s finite values (on the array's own device), or None."""
+    if stats is None:
+        return None
+    lo, hi = stats.min, stats.max
+    try:
+        from autograd_viz._backend import get_array_module
+
+        xp = get_array_module(data)
+    except ImportError:  # pragma: no cover
+        xp = np
+    with np.errstate(all="ignore"):
+        d = data.astype("float64") if data.dtype.kind == "b" else data
+        if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN/inf: count the finite ones
+            d = d[xp.isfinite(d)]
+            if d.size == 0:
+                return None
+            lo, hi = float(d.min()), float(d.max())
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        counts, edges = xp.histogram(d, bins=bins, range=(lo, hi))
+    if xp is not np:
+        counts, edges = xp.asnumpy(counts), xp.asnumpy(edges)
+    return Hist(counts=[int(c) for c in counts.tolist()], edges=[float(x) for x in edges.tolist()])
 
 
 def format_tensor(a: np.ndarray, cut: tuple[bool, ...] | None = None) -> str:

@@ -43,7 +43,6 @@ class Explorer(W.VBox):
                  **kwargs: Any) -> None:
         self._recording: Recording | None = None
         self._steps: list[panels.FlatStep] = []
-        self._hists: dict[tuple[str, str], panels.Histogram] = {}
         self._svg = ""
         self._busy = False
 
@@ -115,12 +114,10 @@ class Explorer(W.VBox):
     def options(self) -> ShowOptions:
         return self._recording.options if self._recording is not None else ShowOptions()
 
-    def update(self, recording: Recording, *, step: bool = False,
-               hists: dict[tuple[str, str], panels.Histogram] | None = None) -> None:
+    def update(self, recording: Recording, *, step: bool = False) -> None:
         """Show ``recording`` in this (already displayed) widget: every view updates."""
         self._recording = recording
         recording.explorer = self
-        self._hists = dict(hists or {})
         g = recording.graph
         self._steps = panels.flat_steps(g)
         opts = recording.options
@@ -183,7 +180,7 @@ class Explorer(W.VBox):
         g = self.graph
         if g is None:
             return
-        self.inspector.value = panels.inspector_html(g, change["new"] or None, self._hists)
+        self.inspector.value = panels.inspector_html(g, change["new"] or None)
 
     def _on_step(self, change: dict) -> None:
         if self._busy:

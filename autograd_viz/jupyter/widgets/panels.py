@@ -14,13 +14,22 @@ from typing import Any
 
 import numpy as np
 
-from autograd_viz.viz.model import BackwardRun, BackwardStep, Graph, OpNode, Preview, TensorNode
+from autograd_viz.viz.model import (
+    BackwardRun,
+    BackwardStep,
+    Graph,
+    Hist,
+    OpNode,
+    Preview,
+    TensorNode,
+)
+from autograd_viz.viz.preview import HIST_BINS
 
 from ..render import event_word, hook_calls_by_target, one_line, retained_by_tensor, summary_line
 
-#: Tensors with at least this many elements get a histogram (when their values are known).
+#: Tensors with at least this many elements get a histogram: tensors kept in full (up to
+#: 64 elements) from their values, larger ones from the histogram the recorder took.
 HIST_MIN_NUMEL = 16
-HIST_BINS = 24
 _ROOT = "agv-panel mathjax_ignore tex2jax_ignore"
 
 
@@ -48,6 +57,13 @@ class Histogram:
             lo, hi = lo - 0.5, hi + 0.5
         counts, _ = np.histogram(a, bins=bins, range=(lo, hi))
         return cls([int(c) for c in counts], lo, hi, int(a.size))
+
+    @classmethod
+    def from_hist(cls, h: Hist) -> Histogram | None:
+        """From the histogram a preview carries (taken when the recorder saw the tensor)."""
+        if not h.counts or len(h.edges) != len(h.counts) + 1 or h.total == 0:
+            return None
+        return cls(list(h.counts), float(h.edges[0]), float(h.edges[-1]), h.total)
 
     def svg(self, color: str = "#3d6fb6", width: int = 260, height: int = 64) -> str:
         """A small bar chart (inline SVG) with the range written under it."""
@@ -85,8 +101,9 @@ def _flat(values: Any) -> list[float]:
     return [values]
 
 
-def histogram_of(p: Preview | None, live: Histogram | None = None) -> Histogram | None:
-    """A histogram for a preview: from its values when kept in full, else ``live``."""
+def histogram_of(p: Preview | None) -> Histogram | None:
+    """A histogram for a preview: from its values when kept in full, else from the
+    histogram taken with it (every recorded tensor and gradient, named or not)."""
     if p is None or p.numel < HIST_MIN_NUMEL:
         return None
     if p.values is not None:
@@ -94,7 +111,7 @@ def histogram_of(p: Preview | None, live: Histogram | None = None) -> Histogram 
             return Histogram.of(_flat(p.values))
         except (TypeError, ValueError):
             return None
-    return live
+    return None if p.hist is None else Histogram.from_hist(p.hist)
 
 
 # --------------------------------------------------------------------------- small pieces
@@ -176,13 +193,8 @@ def header_html(graph: Graph, *, names: Sequence[str] = ()) -> str:
 # --------------------------------------------------------------------------- inspector
 
 
-def inspector_html(
-    graph: Graph,
-    node_id: str | None,
-    hists: dict[tuple[str, str], Histogram] | None = None,
-) -> str:
+def inspector_html(graph: Graph, node_id: str | None) -> str:
     """The inspector for one node (a tensor, an op or a note), or a hint when none is."""
-    hists = hists or {}
     if not node_id:
         return (
             f'<div class="{_ROOT} agv-inspector agv-empty">'
@@ -205,7 +217,7 @@ def inspector_html(
         return f'<div class="{_ROOT} agv-inspector"><h3>{e(node_id)}</h3><p>Unknown node.</p></div>'
     if isinstance(node, OpNode):
         return _op_html(graph, node)
-    return _tensor_html(graph, node, hists)
+    return _tensor_html(graph, node)
 
 
 def _note_target(graph: Graph, nid: str) -> str | None:
@@ -223,7 +235,7 @@ def _note_target(graph: Graph, nid: str) -> str | None:
     return None
 
 
-def _tensor_html(graph: Graph, t: TensorNode, hists: dict[tuple[str, str], Histogram]) -> str:
+def _tensor_html(graph: Graph, t: TensorNode) -> str:
     title = t.name or "unnamed tensor"
     if t.name and t.version:
         title += f" (v{t.version})"
@@ -244,7 +256,7 @@ def _tensor_html(graph: Graph, t: TensorNode, hists: dict[tuple[str, str], Histo
 
     parts.append('<div class="agv-section"><h4>value</h4>')
     parts.append(pre(t.value))
-    h = histogram_of(t.value, hists.get((t.id, "value")))
+    h = histogram_of(t.value)
     if h is not None:
         parts.append(f'<div class="agv-histbox"><span>histogram of {h.numel:,} values</span>'
                      f"{h.svg()}</div>")
@@ -253,7 +265,7 @@ def _tensor_html(graph: Graph, t: TensorNode, hists: dict[tuple[str, str], Histo
     parts.append('<div class="agv-section agv-grad"><h4>grad</h4>')
     if t.grad is not None:
         parts.append(pre(t.grad, "agv-pre-grad"))
-        gh = histogram_of(t.grad, hists.get((t.id, "grad")))
+        gh = histogram_of(t.grad)
         if gh is not None:
             parts.append(f'<div class="agv-histbox"><span>histogram of the gradient</span>'
                          f'{gh.svg(color="#c2255c")}</div>')
