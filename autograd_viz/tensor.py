@@ -19,6 +19,7 @@ from .autograd.function import AccumulateGrad
 from .autograd.hooks import RemovableHandle, add_hook
 
 _uids = itertools.count()
+_new = object.__new__
 
 NONLEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -81,13 +82,15 @@ class Tensor:
     # ------------------------------------------------------------------ construction
     @classmethod
     def _wrap(cls, data: Any, requires_grad: bool = False) -> Tensor:
-        t = object.__new__(cls)
+        t = _new(cls)
         t._data = data
         t._rg = requires_grad
         t.grad_fn = None
         t._output_nr = 0
         t._grad = None
-        t._version = _Version()
+        version = _new(_Version)  # _Version() without the __init__ call: this runs per op
+        version.v = 0
+        t._version = version
         t._base = None
         t._uid = None
         t._acc = None

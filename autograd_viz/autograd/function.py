@@ -15,6 +15,7 @@ _seq = itertools.count()
 _uids = itertools.count()
 _ACC_SEQ = sys.maxsize  # AccumulateGrad runs as soon as it is ready, as in PyTorch
 _grad_state = grad_mode._state
+_new = object.__new__
 
 FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -35,6 +36,15 @@ class SavedTensor:
         self.tensor = tensor
         self.version = tensor._version.v
         self.name = name
+
+    @staticmethod
+    def make(tensor: Any, name: str) -> SavedTensor:
+        """``SavedTensor(tensor, name)`` without the ``__init__`` call (every op's forward)."""
+        s = _new(SavedTensor)
+        s.tensor = tensor
+        s.version = tensor._version.v
+        s.name = name
+        return s
 
     def unpack(self, node: Node) -> Any:
         t = self.tensor
@@ -65,7 +75,7 @@ class Node:
         self.next_functions = tuple([
             (None, 0) if t is None or not t._rg
             else (t.grad_fn, t._output_nr) if t.grad_fn is not None
-            else (t._accumulator(), 0)
+            else (t._acc if t._acc is not None else t._accumulator(), 0)
             for t in inputs])
         self.sequence_nr = next(_seq)
         self._uid = None
@@ -181,11 +191,12 @@ class Op(Node):
         lst = node._saved
         if lst is None:
             lst = node._saved = []
+        make = SavedTensor.make
         for name, t in named.items():
             if t is RESULT:
                 lst.append(name)  # filled in by Tensor construction in ops._make
             else:
-                lst.append(SavedTensor(t, name) if t is not None else None)
+                lst.append(make(t, name) if t is not None else None)
 
     def saved(self) -> tuple:
         """The saved tensors in save order (raises after they were freed or modified)."""

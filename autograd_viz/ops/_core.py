@@ -124,11 +124,12 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
     else:
         node.needs = ()
     node.inputs = inputs
-    n = len(inputs)  # (unrolled for one and two inputs: this is every op's hot path)
-    if n == 2:
-        data = node.forward(inputs[0]._data, inputs[1]._data, **kw)
+    n = len(inputs)  # (unrolled for one and two inputs: this is every op's hot path, and a
+    if n == 2:       # call with **kw costs three times one without)
+        data = node.forward(inputs[0]._data, inputs[1]._data, **kw) if kw else \
+            node.forward(inputs[0]._data, inputs[1]._data)
     elif n == 1:
-        data = node.forward(inputs[0]._data, **kw)
+        data = node.forward(inputs[0]._data, **kw) if kw else node.forward(inputs[0]._data)
     else:
         data = node.forward(*[t._data for t in inputs], **kw)
     node.inputs = None
@@ -146,7 +147,7 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
         saved = node._saved
         node._init_edges(inputs)
         if saved:
-            node._saved = [SavedTensor(res, s) if type(s) is str else s for s in saved]
+            node._saved = [SavedTensor.make(res, s) if type(s) is str else s for s in saved]
         if not cls._differentiable:
             node = None
         else:
