@@ -35,6 +35,17 @@ def test_hook_note_is_attached_to_its_tensor():
     assert "| seen tensor([1.])" in d.text()
 
 
+def test_notes_come_through_extra_not_by_editing_the_source():
+    g = _record()
+    opts = ShowOptions()
+    d = drawing(g, opts)
+    assert d.source == viz.dot_source(g, **opts.dot_options(),
+                                      extra=lambda body: R.note_lines(g, opts, body))
+    plain = viz.draw(g, **opts.dot_options())
+    assert d.body.drawn == plain.body.drawn and "hooknote" not in plain.source
+    assert d.source.startswith(plain.source[:-2]) and d.source.endswith("}\n")
+
+
 def test_timeline_note_needs_two_changes_and_shows_resets():
     g = _record(n_backward=2, hook=False)
     entries = dict(R.timelines(g))[g.tensor("a").id]

@@ -266,6 +266,56 @@ def test_named_and_hooked_tensors_survive_collapse():
     assert "<B>middle</B>" in src and "[hook ×2]" in src
 
 
+def test_drawing_tells_which_summary_hides_which_node():
+    g = chain_graph(2000)
+    d = viz.draw(g, max_nodes=300)
+    ids = {s.id for s in d.summaries}
+    assert d.hidden and set(d.hidden.values()) == ids
+    assert sum(s.size for s in d.summaries) == len(d.hidden)
+    nodes = set(_nodes(d.source))
+    for nid, sid in d.hidden.items():
+        assert nid not in nodes and sid in nodes and d.shown_as(nid) == sid
+    assert d.shown_as("t0") == "t0" and d.shown_as("nope") is None and d.shown_as(None) is None
+    mid = next(iter(d.hidden))
+    assert mid in d.body.members(d.hidden[mid])
+    assert set(d.body.drawn) == nodes - {"legend"}
+    assert viz.draw(chain_graph(40)).hidden == {}
+    # the body is what dot_body gives, and the source is built from it
+    assert viz.dot_body(g, max_nodes=300).hidden == d.hidden
+    assert d.source == viz.dot_source(g, max_nodes=300)
+
+
+def test_extra_dot_statements():
+    g = small_graph()
+    base = viz.dot_source(g)
+    src = viz.dot_source(g, extra=['n1 [label="a note"]', "\tt2 -> n1\n", ""])
+    assert src == base[:-2] + '\tn1 [label="a note"]\n\tt2 -> n1\n}\n'
+    assert viz.dot_source(g, extra="n1 [shape=note]").endswith("\tn1 [shape=note]\n}\n")
+    seen = []
+
+    def attach(body):
+        seen.append(body)
+        return [f"{n}_n [label=\"{n}\"]" for n in body.drawn if n.startswith("t")]
+
+    src = viz.to_dot(g, extra=attach).source
+    assert seen[0].graph is g and seen[0].hidden == {} and "op1" in seen[0].drawn
+    assert '\tt0_n [label="t0"]\n' in src and "t2_n" in src
+    d = viz.draw(g, extra=attach)
+    assert d.source.endswith('\tt2_n [label="t2"]\n}\n') and d.source == src
+
+
+def test_notes_beside_nodes_escaped_and_following_collapse():
+    g = small_graph()
+    src = viz.dot_source(g, notes={"y": EVIL + "\nline 2", "op1": "the product", "zz": "gone"})
+    assert EVIL not in src and "&lt;img src=x onerror=alert(1)&gt;" in src
+    assert "\tt2 -> note0 [style=dotted" in src and "{rank=same; t2; note0}" in src
+    assert "\top1 -> note1 " in src and "note2" not in src  # unknown node: no note
+    big = chain_graph(2000)
+    d = viz.draw(big, max_nodes=300, notes={"t3001": "folded"})
+    sid = d.hidden["t3001"]
+    assert f"\t{sid} -> note0 [style=dotted" in d.source
+
+
 def test_small_graphs_never_collapse():
     src = viz.dot_source(chain_graph(40), max_nodes=300)
     assert "collapsed" not in src

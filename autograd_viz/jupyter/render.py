@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from autograd_viz import viz
+from autograd_viz.viz.dot import DotBody, note_statements
 from autograd_viz.viz.labels import esc
 from autograd_viz.viz.model import GradEvent, Graph, HookCall, Preview
 
@@ -198,34 +199,23 @@ def timeline_note_rows(
     return rows
 
 
-def note_lines(graph: Graph, opts: ShowOptions, present: set[str]) -> list[str]:
-    """Extra DOT lines: hook notes and ``.grad`` timeline notes, attached to the drawn nodes
-    in ``present`` (a collapsed node gets no note)."""
+def note_lines(graph: Graph, opts: ShowOptions, present: set[str] | DotBody) -> list[str]:
+    """Extra DOT statements: hook notes and ``.grad`` timeline notes, attached to the drawn
+    nodes in ``present`` (a collapsed node gets no note)."""
+    drawn = set(present.drawn) if isinstance(present, DotBody) else present
     out: list[str] = []
     if opts.hooks:
         for k, (target, calls) in enumerate(hook_calls_by_target(graph).items()):
-            if target not in present:
-                continue
-            nid = f"hooknote{k}"
-            out.append(
-                f"\t{nid} [label={_note_rows(hook_note_rows(calls))} shape=note style=filled"
-                ' fillcolor="#fff3e0" color="#e08a00" margin="0.06,0.03"]\n'
-            )
-            # a flat edge target -> note in one rank puts the note just right of its node
-            out.append(f'\t{target} -> {nid} [style=dotted color="#e08a00" arrowhead=none]\n')
-            out.append(f"\t{{rank=same; {target}; {nid}}}\n")
+            if target in drawn:
+                out += note_statements(target, f"hooknote{k}", _note_rows(hook_note_rows(calls)),
+                                       fill="#fff3e0", color="#e08a00")
     if opts.timeline and opts.grad:
         for k, (tid, entries) in enumerate(timelines(graph)):
-            if tid not in present or len(entries) < 2:
+            if tid not in drawn or len(entries) < 2:
                 continue
-            nid = f"gradnote{k}"
             rows = timeline_note_rows(graph.label(tid), entries)
-            out.append(
-                f"\t{nid} [label={_note_rows(rows)} shape=note style=filled"
-                ' fillcolor="#eaf3fb" color="#0b63a6" margin="0.06,0.03"]\n'
-            )
-            out.append(f'\t{tid} -> {nid} [style=dotted color="#0b63a6" arrowhead=none]\n')
-            out.append(f"\t{{rank=same; {tid}; {nid}}}\n")
+            out += note_statements(tid, f"gradnote{k}", _note_rows(rows),
+                                   fill="#eaf3fb", color="#0b63a6")
     return out
 
 
@@ -235,19 +225,15 @@ def drawn_nodes(source: str) -> set[str]:
 
 
 def drawing(graph: Graph, opts: ShowOptions | None = None) -> viz.Drawing:
-    """A :class:`~autograd_viz.viz.Drawing` of ``graph`` with the hook and timeline notes.
+    """A :class:`~autograd_viz.viz.Drawing` of ``graph`` with the hook and timeline notes
+    (added through ``extra=``, attached to the nodes the drawing shows).
 
     Like every Drawing it renders lazily (``svg()``), falls back to text without ``dot`` and
     displays itself with ``image/svg+xml`` and ``text/plain``.
     """
     opts = opts or ShowOptions()
-    d = viz.draw(graph, **opts.dot_options())
-    extra = note_lines(graph, opts, drawn_nodes(d.source))
-    if extra:
-        body = d.source.rstrip()
-        assert body.endswith("}")
-        d.source = body[:-1] + "".join(extra) + "}\n"
-    return d
+    return viz.draw(graph, **opts.dot_options(),
+                    extra=lambda body: note_lines(graph, opts, body))
 
 
 # --------------------------------------------------------------------------- the recording

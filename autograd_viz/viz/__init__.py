@@ -4,7 +4,7 @@
 ``graph_from_tensors`` walks ``grad_fn`` instead; ``to_dot``/``draw``/``to_text`` render.
 Nothing here depends on Jupyter.
 """
-from .dot import dot_source, to_dot
+from .dot import DotBody, dot_body, dot_source, note_statements, to_dot
 from .draw import Drawing, draw
 from .model import Graph
 from .recorder import Recorder, record
@@ -12,12 +12,15 @@ from .text import to_text
 from .walk import graph_from_tensors
 
 __all__ = [
+    "DotBody",
     "Drawing",
     "Graph",
     "Recorder",
+    "dot_body",
     "dot_source",
     "draw",
     "graph_from_tensors",
+    "note_statements",
     "record",
     "to_dot",
     "to_text",

@@ -9,12 +9,13 @@ Visual grammar (also drawn as a legend):
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import labels
 from ._gc import paused
-from .collapse import Collapsed, collapse
+from .collapse import Collapsed, Summary, collapse
 from .model import Graph, TensorNode
 
 FONT = "Helvetica"
@@ -56,6 +57,105 @@ _LEGEND = {
 }
 
 
+@dataclass
+class DotBody:
+    """The body of a DOT drawing (``lines``) and what it draws.
+
+    ``drawn`` are the ids of the graph's nodes drawn as themselves, in drawing order;
+    ``hidden`` maps each node folded into a summary to that summary's id (``"sum0"``, ...);
+    ``summaries`` describe the summary nodes (size and counts per kind). Nodes in neither
+    (saved-only tensors while ``show_saved`` is off) are not drawn at all. ``graph`` is the
+    graph drawn.
+    """
+
+    lines: list[str]
+    drawn: list[str] = field(default_factory=list)
+    hidden: dict[str, str] = field(default_factory=dict)
+    summaries: list[Summary] = field(default_factory=list)
+    graph: Graph | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._drawn = set(self.drawn)
+
+    def shown_as(self, node_id: str | None) -> str | None:
+        """The drawn node standing for ``node_id``: itself, the summary hiding it, or None
+        when it is not drawn."""
+        if node_id is None:
+            return None
+        if node_id in self._drawn:
+            return node_id
+        return self.hidden.get(node_id)
+
+    def members(self, summary_id: str) -> list[str]:
+        """The ids a summary node hides, in drawing order."""
+        return [n for n, s in self.hidden.items() if s == summary_id]
+
+
+#: What ``extra=`` takes: DOT statements, or a function of the body drawn so far that
+#: returns them (to attach things to the nodes actually drawn).
+Extra = Iterable[str] | Callable[[DotBody], Iterable[str]] | None
+
+
+def note_statements(target: str, note_id: str, label: str, *, fill: str = "#fffbe6",
+                    color: str = "#b59b2d") -> list[str]:
+    """DOT statements for a note node ``note_id`` beside the drawn node ``target``.
+
+    ``label`` is a complete DOT label (an escaped ``<...>`` HTML-like label or a quoted
+    string). A dotted flat edge in one rank puts the note just beside its node.
+    """
+    return [
+        f"\t{note_id} [label={label} shape=note style=filled"
+        f' fillcolor="{fill}" color="{color}" margin="0.06,0.03"]\n',
+        f'\t{target} -> {note_id} [style=dotted color="{color}" arrowhead=none]\n',
+        f"\t{{rank=same; {target}; {note_id}}}\n",
+    ]
+
+
+def text_note_label(text: str) -> str:
+    """An escaped HTML-like label for a plain-text note (lines kept, long ones clipped)."""
+    rows = '<BR ALIGN="LEFT"/>'.join(labels.esc(x) for x in labels.lines(str(text)))
+    return f'<<FONT POINT-SIZE="9">{rows}<BR ALIGN="LEFT"/></FONT>>'
+
+
+def notes_extra(notes: Mapping[str, str]) -> Callable[[DotBody], list[str]]:
+    """An ``extra=`` function drawing ``{node id or tensor name: text}`` as notes beside
+    their nodes (or beside the summary that hides them); notes on undrawn nodes are left out."""
+    items = list(notes.items())
+
+    def extra(body: DotBody) -> list[str]:
+        out: list[str] = []
+        for k, (key, text) in enumerate(items):
+            target = body.shown_as(_resolve(body.graph, str(key)))
+            if target is not None:
+                out.extend(note_statements(target, f"note{k}", text_note_label(text)))
+        return out
+
+    return extra
+
+
+def _resolve(graph: Graph | None, key: str) -> str:
+    if graph is None:
+        return key
+    try:
+        return graph.node(key).id
+    except KeyError:
+        return key
+
+
+def _statements(extra: Extra, body: DotBody) -> list[str]:
+    if extra is None:
+        return []
+    got = extra(body) if callable(extra) else extra
+    if isinstance(got, str):
+        got = [got]
+    out = []
+    for st in got or ():
+        st = str(st).strip("\n")
+        if st.strip():
+            out.append(("" if st.startswith("\t") else "\t") + st + "\n")
+    return out
+
+
 def _coerce(obj: Any) -> Graph:
     if isinstance(obj, Graph):
         return obj
@@ -77,11 +177,17 @@ def tensor_kind(t: TensorNode) -> str:
 
 def dot_lines(*args: Any, **kwargs: Any) -> list[str]:
     """The body lines of the DOT source (see :func:`to_dot` for the options)."""
+    return dot_body(*args, **kwargs).lines
+
+
+def dot_body(*args: Any, **kwargs: Any) -> DotBody:
+    """The body of the DOT source and what it draws (see :class:`DotBody`; the options are
+    :func:`to_dot`'s)."""
     with paused():
-        return _dot_lines(*args, **kwargs)
+        return _dot_body(*args, **kwargs)
 
 
-def _dot_lines(
+def _dot_body(
     graph_or_tensor: Any,
     *,
     show_data: bool = True,
@@ -93,7 +199,9 @@ def _dot_lines(
     max_nodes: int = 300,
     highlight: Iterable[str] | None = None,
     legend: bool = True,
-) -> list[str]:
+    extra: Extra = None,
+    notes: Mapping[str, str] | None = None,
+) -> DotBody:
     g = _coerce(graph_or_tensor)
     tensors = {t.id: t for t in g.tensors}
     ops = {o.id: o for o in g.ops}
@@ -132,15 +240,15 @@ def _dot_lines(
             if h.target_type == "op":
                 op_hooks[h.target] = op_hooks.get(h.target, 0) + 1
 
-    notes = []
+    remarks = []
     if g.incomplete:
-        notes.append("incomplete recording: " + (g.error or "the recorded code raised"))
+        remarks.append("incomplete recording: " + (g.error or "the recorded code raised"))
     if col.summaries:
-        notes.append(
+        remarks.append(
             f"large graph: {len(hidden):,} of {col.total:,} nodes collapsed into "
             f"{len(col.summaries)} summary node(s) (max_nodes={max_nodes})"
         )
-    notes.extend(g.notes)
+    remarks.extend(g.notes)
 
     out = [
         f"\tgraph [rankdir={_ident(rankdir)} fontname={FONT} fontsize=10 nodesep=0.25"
@@ -148,14 +256,16 @@ def _dot_lines(
         f'\tnode [fontname={FONT} fontsize=10 shape=box style=filled margin="0.08,0.04"]\n',
         f"\tedge [fontname={FONT} fontsize=8 arrowsize=0.6]\n",
     ]
-    if notes:
-        out.append(f"\tlabel={labels.note_label(notes)} labelloc=t labeljust=l\n")
+    if remarks:
+        out.append(f"\tlabel={labels.note_label(remarks)} labelloc=t labeljust=l\n")
     used: set[str] = set()
     hook_badge = retain_badge = False
+    drawn: list[str] = []
     for n in order:
         if n in hidden:
             continue
-        extra = ' color="#e8000b" penwidth=3' if n in hl else ""
+        drawn.append(n)
+        outline = ' color="#e8000b" penwidth=3' if n in hl else ""
         if n in ops:
             o = ops[n]
             used.add(o.kind)
@@ -170,7 +280,7 @@ def _dot_lines(
             style = _OP_STYLE[o.kind]
             if o.created_in:
                 style += ' color="#c2185b"'
-            out.append(f"\t{n} [label={label} {style}{extra}]\n")
+            out.append(f"\t{n} [label={label} {style}{outline}]\n")
         else:
             t = tensors[n]
             kind = tensor_kind(t)
@@ -181,7 +291,7 @@ def _dot_lines(
                 t, show_data=show_data, show_grad=show_grad, show_shape=show_shape,
                 show_hooks=show_hooks,
             )
-            out.append(f"\t{n} [label={label} {_TENSOR_STYLE[kind]}{extra}]\n")
+            out.append(f"\t{n} [label={label} {_TENSOR_STYLE[kind]}{outline}]\n")
     for s in col.summaries:
         used.add("summary")
         out.append(
@@ -206,7 +316,12 @@ def _dot_lines(
             legend_html = labels.legend_label(entries)
             out.append(f"\t\tlegend [label={legend_html} shape=plaintext style=solid]\n")
             out.append("\t}\n")
-    return out
+    body = DotBody(out, drawn + [s.id for s in col.summaries], dict(hidden),
+                   list(col.summaries), g)
+    if notes:
+        out.extend(_statements(notes_extra(notes), body))
+    out.extend(_statements(extra, body))
+    return body
 
 
 def _highlighted(g: Graph, highlight: Iterable[str] | None) -> set[str]:
@@ -273,7 +388,12 @@ def _edge_lines(edges: list, hidden: dict[str, str]) -> list[str]:
 
 def dot_source(graph_or_tensor: Any, **options: Any) -> str:
     """The DOT source text (same as ``to_dot(...).source``, without needing ``graphviz``)."""
-    return "digraph autograd {\n" + "".join(dot_lines(graph_or_tensor, **options)) + "}\n"
+    return source_of(dot_lines(graph_or_tensor, **options))
+
+
+def source_of(lines: Iterable[str]) -> str:
+    """The DOT source text around body ``lines``."""
+    return "digraph autograd {\n" + "".join(lines) + "}\n"
 
 
 def to_dot(
@@ -287,6 +407,8 @@ def to_dot(
     max_nodes: int = 300,
     highlight: Iterable[str] | None = None,
     legend: bool = True,
+    extra: Extra = None,
+    notes: Mapping[str, str] | None = None,
 ) -> Any:
     """A ``graphviz.Digraph`` of a :class:`Graph`, a tensor (or tensors), or a Recorder.
 
@@ -294,12 +416,19 @@ def to_dot(
     bottom); above ``max_nodes`` nodes long chains and the parts farthest from the outputs
     collapse into summary nodes (``max_nodes=0`` disables that); ``highlight`` is a set of
     node ids or tensor names to outline in red; ``legend`` adds the small legend.
+
+    ``notes`` (``{node id or tensor name: text}``) draws each text in a note beside its node
+    (beside the summary node when the node is collapsed). ``extra`` adds DOT statements
+    after the drawing's own: a list of strings (``'t0 -> n1'``, ``'n1 [label="hi"]'``), or
+    a function that receives the :class:`DotBody` drawn so far (which nodes are drawn, which
+    summary hides which) and returns them. Ids of the drawing: ``t<k>``, ``op<k>``,
+    ``sum<k>``, ``legend``; use other names for extra nodes.
     """
     import graphviz
 
     body = dot_lines(
         graph_or_tensor, show_data=show_data, show_grad=show_grad, show_shape=show_shape,
         show_saved=show_saved, show_hooks=show_hooks, rankdir=rankdir, max_nodes=max_nodes,
-        highlight=highlight, legend=legend,
+        highlight=highlight, legend=legend, extra=extra, notes=notes,
     )
     return graphviz.Digraph(name="autograd", body=body)

@@ -13,7 +13,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .dot import _coerce, dot_source
+from .collapse import Summary
+from .dot import DotBody, _coerce, dot_body, source_of
 from .model import Graph
 from .text import to_text
 
@@ -48,14 +49,34 @@ def run_dot(source: str, fmt: str) -> bytes:
 
 
 class Drawing:
-    """A rendered graph: ``svg()``, ``save(path)``, ``source`` (DOT) and Jupyter display."""
+    """A rendered graph: ``svg()``, ``save(path)``, ``source`` (DOT) and Jupyter display.
+
+    ``body`` tells what is drawn: :meth:`shown_as` gives the drawn node standing for a graph
+    node (itself, or the summary node that hides it), ``hidden`` maps every collapsed node
+    to its summary and ``summaries`` describes them.
+    """
 
     def __init__(self, graph: Graph, options: dict[str, Any]) -> None:
         self.graph = graph
         self.options = dict(options)
-        self.source: str = dot_source(graph, **self.options)
+        self.body: DotBody = dot_body(graph, **self.options)
+        self.source: str = source_of(self.body.lines)
         self._svg: str | None = None
         self._problem: str | None = None
+
+    @property
+    def hidden(self) -> dict[str, str]:
+        """Collapsed node id → id of the summary node drawn in its place."""
+        return self.body.hidden
+
+    @property
+    def summaries(self) -> list[Summary]:
+        """The summary nodes (``id``, ``size``, ``counts``)."""
+        return self.body.summaries
+
+    def shown_as(self, node_id: str | None) -> str | None:
+        """The drawn node that stands for ``node_id`` (itself or its summary), or None."""
+        return self.body.shown_as(node_id)
 
     def svg(self) -> str | None:
         """The SVG text (deterministic), or None where ``dot`` is missing or failed."""
@@ -123,7 +144,8 @@ class Drawing:
 def draw(tensor_or_graph: Any, **options: Any) -> Drawing:
     """Draw a tensor's autograd graph (walking ``grad_fn``), a :class:`Graph` or a Recorder.
 
-    ``options`` are :func:`~autograd_viz.viz.to_dot`'s. The result displays itself in Jupyter
-    (SVG, with a text/plain alternative) and saves itself with ``.save("g.svg")``.
+    ``options`` are :func:`~autograd_viz.viz.to_dot`'s, ``notes={"x": "input"}`` and
+    ``extra=[...]`` (DOT statements) included. The result displays itself in Jupyter (SVG,
+    with a text/plain alternative) and saves itself with ``.save("g.svg")``.
     """
     return Drawing(_coerce(tensor_or_graph), options)

@@ -12,8 +12,8 @@ const MAX_SCALE = 8;
 const PT_TO_PX = 4 / 3;
 // Below this scale Graphviz's 10pt labels get hard to read; the first view stays above it.
 const READABLE = 0.6;
-// Notes the Jupyter layer adds to the drawing (hook output, .grad timeline).
-const NOTE = /^(hooknote|gradnote)\d+$/;
+// Notes added to the drawing (hook output, .grad timeline; `notes=` of viz.draw).
+const NOTE = /^(hooknote|gradnote|note)\d+$/;
 
 function el(tag, cls, text) {
   const n = document.createElement(tag);
