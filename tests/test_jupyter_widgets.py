@@ -313,3 +313,40 @@ def test_histogram_is_taken_when_recorded():
     assert max(first.value.hist.counts) < 400  # randn values, spread over the bins
     assert last.version == 1 and last.value.hist.counts[10] == 400  # after mul_(0): all 0
     assert first.grad.hist.total == 400 and max(first.grad.hist.counts) == 400  # all ones
+
+
+def test_stepper_highlights_the_summary_of_a_collapsed_node(sent):
+    a = av.tensor([1.0, 2.0], requires_grad=True)
+    with viz.record() as rec:
+        h = a
+        for _ in range(60):
+            h = h * 1.5
+        y = h.sum()
+        y.backward()
+    rec.set_names({"a": a, "y": y})
+    ex = Explorer(Recording(rec.graph(), rec, ShowOptions(max_nodes=30)))
+    d = ex._drawing
+    assert d.summaries and "<title>sum0</title>" in ex.canvas.svg
+    drawn = set(d.body.drawn)
+    folded_steps = 0
+    for k in range(1, len(ex.steps) + 1):
+        card = ex.step_to(k)
+        op = ex.steps[k - 1].step.op
+        assert ex.canvas.step_node in drawn  # always a node the canvas has
+        assert set(ex.canvas.visited) <= drawn and ex.canvas.step_node not in ex.canvas.visited
+        if op in d.hidden:
+            folded_steps += 1
+            assert ex.canvas.step_node == d.hidden[op] == ex.shown_as(op)
+            assert "drawn inside the collapsed box" in card and d.hidden[op] in card
+        else:
+            assert ex.canvas.step_node == op and "collapsed box" not in card
+    assert folded_steps > 10
+    # the summary node's inspector lists what it hides (links select them)
+    html = ex.select("sum0")
+    assert "collapsed nodes" in html and "MulBackward0" in html
+    member = d.body.members("sum0")[0]
+    assert f'data-node="{member}"' in html
+    # toggles re-render and re-map the current step
+    ex.step_to(len(ex.steps) // 2)
+    click(ex.toggles["data"], value=False)
+    assert ex.canvas.step_node in set(ex._drawing.body.drawn)

@@ -43,6 +43,7 @@ class Explorer(W.VBox):
                  **kwargs: Any) -> None:
         self._recording: Recording | None = None
         self._steps: list[panels.FlatStep] = []
+        self._drawing: Any = None  # the canvas's Drawing: which summary hides which node
         self._svg = ""
         self._busy = False
 
@@ -162,6 +163,7 @@ class Explorer(W.VBox):
                    '<text x="8" y="24" font-size="12">' + html.escape(d.text().split("\n")[0])
                    + "</text></svg>")
         self._svg = svg
+        self._drawing = d
         self.canvas.rankdir = rec.options.rankdir
         self.canvas.svg = svg
 
@@ -175,12 +177,14 @@ class Explorer(W.VBox):
         rec.options = rec.options.replace(**changes)
         rec._drawing = None
         self._render()
+        self._show_step(self.slider.value)  # what is collapsed may have changed
 
     def _on_select(self, change: dict) -> None:
         g = self.graph
         if g is None:
             return
-        self.inspector.value = panels.inspector_html(g, change["new"] or None)
+        body = None if self._drawing is None else self._drawing.body
+        self.inspector.value = panels.inspector_html(g, change["new"] or None, body)
 
     def _on_step(self, change: dict) -> None:
         if self._busy:
@@ -192,16 +196,38 @@ class Explorer(W.VBox):
         if g is None:
             return
         steps = self._steps
+        folded = None
         if 1 <= k <= len(steps):
             fs = steps[k - 1]
-            self.canvas.visited = [s.op for s in fs.run.steps[: fs.number - 1]]
-            self.canvas.step_node = fs.step.op
+            # a node folded into a summary is shown by its summary node
+            now = self.shown_as(fs.step.op)
+            visited: list[str] = []
+            for s in fs.run.steps[: fs.number - 1]:
+                v = self.shown_as(s.op)
+                if v and v != now and v not in visited:
+                    visited.append(v)
+            self.canvas.visited = visited
+            self.canvas.step_node = now or ""
+            if now and now != fs.step.op:
+                folded = now
         else:
             self.canvas.visited = []
             self.canvas.step_node = ""
         self.step_label.value = (f'<span class="agv-step-text">'
                                  f"{panels.e(panels.step_label(g, steps, k))}</span>")
-        self.step_card.value = panels.step_html(g, steps, k)
+        self.step_card.value = panels.step_html(g, steps, k, folded_into=self._summary(folded))
+
+    def shown_as(self, node_id: str) -> str | None:
+        """The node drawn for ``node_id`` on the canvas: itself, or the summary node that
+        hides it in a collapsed drawing (None when it is not drawn)."""
+        if self._drawing is None:
+            return node_id
+        return self._drawing.shown_as(node_id)
+
+    def _summary(self, sid: str | None) -> Any:
+        if sid is None or self._drawing is None:
+            return None
+        return next((s for s in self._drawing.summaries if s.id == sid), None)
 
     # ------------------------------------------------------------------ API
     def select(self, node: str | None) -> str:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from autograd_viz.viz.collapse import Summary
+from autograd_viz.viz.dot import DotBody
 from autograd_viz.viz.model import (
     BackwardRun,
     BackwardStep,
@@ -193,8 +195,9 @@ def header_html(graph: Graph, *, names: Sequence[str] = ()) -> str:
 # --------------------------------------------------------------------------- inspector
 
 
-def inspector_html(graph: Graph, node_id: str | None) -> str:
-    """The inspector for one node (a tensor, an op or a note), or a hint when none is."""
+def inspector_html(graph: Graph, node_id: str | None, body: DotBody | None = None) -> str:
+    """The inspector for one node (a tensor, an op, a note or, given the drawing's ``body``,
+    a summary node of a collapsed drawing), or a hint when none is."""
     if not node_id:
         return (
             f'<div class="{_ROOT} agv-inspector agv-empty">'
@@ -211,13 +214,38 @@ def inspector_html(graph: Graph, node_id: str | None) -> str:
         node = graph.node(node_id)
     except KeyError:
         if node_id.startswith("sum"):
-            return (f'<div class="{_ROOT} agv-inspector"><h3>collapsed nodes</h3>'
-                    "<p>This box stands for part of a large graph. Raise "
-                    "<code>--max-nodes</code> to draw every node.</p></div>")
+            return _summary_html(graph, node_id, body)
         return f'<div class="{_ROOT} agv-inspector"><h3>{e(node_id)}</h3><p>Unknown node.</p></div>'
     if isinstance(node, OpNode):
         return _op_html(graph, node)
     return _tensor_html(graph, node)
+
+
+#: At most this many hidden nodes are listed for a summary node.
+MAX_MEMBERS = 40
+
+
+def _summary_html(graph: Graph, sid: str, body: DotBody | None) -> str:
+    """A summary node: what it hides (kinds and counts, then the nodes themselves)."""
+    parts = [f'<div class="{_ROOT} agv-inspector" data-node="{e(sid)}">'
+             f'<h3><span class="agv-name">collapsed nodes</span> <span class="agv-id">{e(sid)}'
+             "</span></h3><p>This box stands for part of a large graph. Raise "
+             "<code>--max-nodes</code> to draw every node.</p>"]
+    summary = None if body is None else next((s for s in body.summaries if s.id == sid), None)
+    if body is not None and summary is not None:
+        parts.append(f'<div class="agv-section agv-first"><h4>{summary.size:,} nodes</h4>'
+                     '<table class="agv-props">')
+        for name, n in summary.counts:
+            parts.append(_row(name, f"×{n:,}"))
+        parts.append("</table></div>")
+        members = body.members(sid)
+        parts.append('<div class="agv-section agv-members"><h4>hidden here</h4><div>')
+        parts.append(", ".join(_node_link(graph, m) for m in members[:MAX_MEMBERS]))
+        if len(members) > MAX_MEMBERS:
+            parts.append(f" … and {len(members) - MAX_MEMBERS:,} more")
+        parts.append("</div></div>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def _note_target(graph: Graph, nid: str) -> str | None:
@@ -421,8 +449,10 @@ def _grads_io(graph: Graph, o: OpNode | None, s: BackwardStep) -> str:
     return "".join(rows)
 
 
-def step_html(graph: Graph, steps: list[FlatStep], k: int) -> str:
-    """The card under the stepper: step ``k`` (1-based over all runs; 0 = before backward)."""
+def step_html(graph: Graph, steps: list[FlatStep], k: int,
+              folded_into: Summary | None = None) -> str:
+    """The card under the stepper: step ``k`` (1-based over all runs; 0 = before backward).
+    ``folded_into``: the summary node the running node is drawn inside, if collapsed."""
     if not steps:
         return (f'<div class="{_ROOT} agv-step agv-empty">No backward call in this cell: '
                 "call <code>.backward()</code> to step through the gradient flow.</div>")
@@ -438,12 +468,18 @@ def step_html(graph: Graph, steps: list[FlatStep], k: int) -> str:
         o = None
     roots = ", ".join(graph.label(x) for x in fs.run.roots)
     name = o.name if o is not None else fs.step.op
+    folded = ""
+    if folded_into is not None:
+        folded = (f'<div class="agv-sub agv-folded">drawn inside the collapsed box '
+                  f'<span class="agv-ref" data-node="{e(folded_into.id)}">{e(folded_into.id)}'
+                  f"</span> ({folded_into.size:,} nodes)</div>")
     return (
         f'<div class="{_ROOT} agv-step" data-node="{e(fs.step.op)}">'
         '<div class="agv-step-head">'
         f'<span class="agv-step-n">step {fs.number}/{len(fs.run.steps)}</span>'
         f' <span class="agv-sub">{e(fs.run.id)} · {e(fs.run.kind)}({e(roots)})</span> '
         f'<span class="agv-name">{e(name)}</span> <span class="agv-id">{e(fs.step.op)}</span></div>'
+        + folded
         + _grads_io(graph, o, fs.step)
         + "</div>"
     )
