@@ -1,8 +1,16 @@
 """Built-in differentiable ops. Importing this package attaches their Tensor methods."""
 from __future__ import annotations
 
-from . import arith, index, join, linalg, reduce, shape, unary  # noqa: F401
-from . import _fastgrad  # noqa: F401  (array-level backward formulas, after the ops)
+from . import (  # noqa: F401
+                       _fastgrad,  # noqa: F401  (array-level backward formulas, after the ops)
+                       arith,
+                       index,
+                       join,
+                       linalg,
+                       reduce,
+                       shape,
+                       unary,
+)
 from .arith import *  # noqa: F401,F403
 from .creation import (
                        arange,

@@ -13,6 +13,7 @@ from .. import _backend as B
 from ..autograd import events, grad_mode
 from ..autograd.function import SavedTensor
 from ..tensor import Tensor
+from ._inplace import rebase, register_view
 
 _state = grad_mode._state
 _new = object.__new__
@@ -140,8 +141,11 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
         if cls._is_view:
             src = inputs[0]
             res._version = src._version
-            res._base = src._base if src._base is not None else src
+            res._base = root = src._base if src._base is not None else src
+            if _state.enabled:
+                register_view(root, res)
     else:
+        check_out_dtype(out, data.dtype, getattr(cls, "_out_rule", None))
         res = _write_out(out, data, track, cls)
     if track:
         saved = node._saved
@@ -182,9 +186,12 @@ def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
     diff = getattr(node, "diff_outputs", None)
     if cls._is_view:
         src = inputs[0]
+        root = src._base if src._base is not None else src
         for o in outs:
             o._version = src._version
-            o._base = src._base if src._base is not None else src
+            o._base = root
+            if _state.enabled:
+                register_view(root, o)
     if track:
         saved = node._saved
         node._init_edges(inputs)
@@ -217,6 +224,29 @@ def _write_out(out: Tensor, data: Any, track: bool, cls: type) -> Tensor:
         B.get_array_module(out._data).copyto(out._data, data, casting="unsafe")
     out._version.v += 1
     return out
+
+
+def check_out_dtype(out: Tensor, result_dt: Any, rule: str | None) -> None:
+    """PyTorch's dtype rules for ``out=``: by default the result must be castable without
+    going down a category (float -> int); some kernels want the exact dtype."""
+    od, rd = out.dtype, B.from_np(result_dt)
+    if od is rd:
+        return
+    if rule == "any":
+        return
+    if rule == "mm":
+        names = {"float32": "float", "float64": "double", "float16": "c10::Half",
+                 "int64": "long int", "int32": "int"}
+        raise RuntimeError(f"Expected out tensor to have dtype {names.get(rd.name, rd.name)}, "
+                           f"but got {names.get(od.name, od.name)} instead")
+    if rule == "exact":
+        raise RuntimeError(f"Found dtype {_pretty(od)} but expected {_pretty(rd)}")
+    if rd._cat > od._cat:
+        if rule == "cat":
+            raise TypeError(f"torch.cat(): input types can't be cast to the desired output "
+                            f"type {_pretty(od)}")
+        raise RuntimeError(f"result type {_pretty(rd)} can't be cast to the desired output "
+                           f"type {_pretty(od)}")
 
 
 def check_inplace(self: Tensor, result_dt: Any = None) -> None:
@@ -325,19 +355,7 @@ def inplace(method_name: str, fn: Any) -> Any:
         if r._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
                                f"broadcast shape {list(r.shape)}")
-        if self._base is not None and self._base._rg:
-            raise RuntimeError(
-                "autograd_viz does not support an in-place operation on a view whose base is "
-                "part of the autograd graph; write to the base tensor, or .clone() the view "
-                "first.")
-        _write_out(self, r._data, True, None)
-        if r.dtype is not self.dtype:
-            r = r.to(self.dtype)
-        old_retain = self.retains_grad
-        self._set_grad_fn(r.grad_fn, r._output_nr)
-        if old_retain:
-            self.retain_grad()
-        return self
+        return rebase(self, r)  # views of self / self as a view: see _inplace.py
     method.__name__ = method_name
     method.__doc__ = f"In-place version of ``{method_name[:-1]}``."
     return method

@@ -383,7 +383,9 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     else:
         cls = CopySlices if not whole else (
             FillBackward3 if v.ndim == 0 and self.ndim else CopyBackwards)
-    apply(cls, (self, v), out=self, key=key)
+    from ._inplace import check_overlap, rebase
+    check_overlap(self)
+    rebase(self, apply(cls, (self, v), key=key))  # (the node saves nothing of self)
 
 
 def _stripped(shape: tuple) -> tuple:
@@ -464,23 +466,47 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 
 
 class MaskedFillBackward0(Op):
-    def forward(self, a, mask, value):
+    """``masked_fill(input, mask, number)``; ``MaskedFillBackward1`` when the value is a
+    0-d tensor (then it is a graph input too)."""
+
+    def forward(self, a, v=None, mask=None, value=None):
         self.mask = mask
         xp = B.get_array_module(a)
+        if v is not None:
+            self.vdt = v.dtype
+            value = v
         return xp.where(mask, xp.asarray(value, dtype=a.dtype), a)
 
     def backward(self, g):
-        return g * Tensor._wrap(~self.mask)
+        from .unary import where
+        m = Tensor._wrap(self.mask)
+        zero = g.new_zeros(())
+        ga = where(m, zero, g)
+        if len(self.needs) == 1:
+            return ga
+        gv = where(m, g, zero).sum().to(B.from_np(self.vdt)) if self.needs[1] else None
+        return (ga if self.needs[0] else None), gv
+
+
+class MaskedFillBackward1(MaskedFillBackward0):
+    pass
 
 
 @register("masked_fill")
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
-    """``value`` where ``mask`` is True."""
+    """``value`` where ``mask`` is True (``value`` a number or a 0-d tensor)."""
     if mask.dtype is not B.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
                            f"dtype {mask.dtype.name}")
-    v = value.item() if isinstance(value, Tensor) else value
-    return apply(MaskedFillBackward0, (input,), mask=mask._data, value=v)
+    m = mask._data
+    if m.shape != input._data.shape:
+        m = B.get_array_module(m).broadcast_to(m, input._data.shape)
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value.ndim} dimension(s).")
+        return apply(MaskedFillBackward1, (input, value), mask=m)
+    return apply(MaskedFillBackward0, (input,), mask=m, value=value)
 
 
 @register("masked_fill_")

@@ -30,6 +30,7 @@ def _long(t: Tensor) -> str:
 
 
 class MmBackward0(Op):
+    _out_rule = "mm"
     def forward(self, a, b):
         n = self.needs
         if n:
@@ -172,7 +173,8 @@ def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     if out is not None:
         check_out(out, (a, b), "matmul")
         r = matmul(a, b)
-        from ._core import _write_out
+        from ._core import _write_out, check_out_dtype
+        check_out_dtype(out, r._data.dtype, "mm")
         return _write_out(out, r._data, False, None)
     if da == 1 and db == 1:
         return dot(a, b)

@@ -223,6 +223,7 @@ TruncBackward0 = _zg("TruncBackward0", lambda a: _xp(a).trunc(a))
 
 
 class ClampBackward1(Op):
+    _out_rule = "exact"
     def forward(self, a, lo, hi):
         self.save(self=self.inputs[0])
         self.lo, self.hi = lo, hi
@@ -250,6 +251,7 @@ class ClampMaxBackward0(ClampBackward1):
 
 
 class ClampBackward0(Op):
+    _out_rule = "exact"
     """clamp with tensor bounds."""
 
     def forward(self, a, lo, hi):
@@ -488,50 +490,112 @@ def new_empty(self: Tensor, *size: Any, dtype: Any = None,
                  requires_grad=requires_grad)
 
 
+class _Write(Op):
+    """An in-place write's node: the old value gets a zero gradient, the source (if a
+    tensor) the gradient summed back to its shape and dtype."""
+
+    def forward(self, a, src=None, value=None):
+        self.sa = a.shape
+        xp = _xp(a)
+        out = xp.empty_like(a)
+        if src is not None:
+            self.src_meta = (src.shape, src.dtype)
+            out[...] = B.move(src, B.device_of(a)) if type(src) is not type(a) else src
+        else:
+            out[...] = value
+        return out
+
+    def backward(self, g):
+        n = self.needs
+        ga = g.new_zeros(tuple(self.sa)) if n[0] else None
+        if len(n) == 1:
+            return ga
+        gs = sum_to(g, *self.src_meta) if n[1] else None
+        if gs is not None and gs.device != g.device:
+            gs = gs.to(g.device)
+        return ga, gs
+
+
+class ZeroBackward0(_Write):
+    pass
+
+
+class FillBackward2(_Write):
+    """``fill_(number)``."""
+
+
+class FillBackward3(_Write):
+    """``fill_(0-d tensor)``."""
+
+
+class CopyBackwards(_Write):
+    """``copy_(src)``."""
+
+
+def _write(self: Tensor, cls: type, src: Tensor | None, value: Any) -> Tensor:
+    from ..autograd import events, grad_mode
+    from ._core import check_inplace
+    from ._inplace import check_overlap, rebase
+    check_inplace(self)
+    tracked = grad_mode._state.enabled and (self._rg or (src is not None and src._rg))
+    if not tracked:
+        if src is not None:
+            self._data[...] = B.move(src._data, self.device)
+        else:
+            self._data[...] = value
+        self._version.v += 1
+        if events.enabled and cls is ZeroBackward0:
+            events.emit("grad_reset", tensor=self, how="zero_")
+        return self
+    check_overlap(self)
+    from ._inplace import _pre_write_alias_of
+    inputs = (_pre_write_alias_of(self),) if src is None else (_pre_write_alias_of(self), src)
+    r = apply(cls, inputs, src=src._data if src is not None else None, value=value) \
+        if src is None else apply(cls, inputs)
+    return rebase(self, r)
+
+
 @register("zero_")
 def zero_(self: Tensor) -> Tensor:
-    """Fill with zeros in place (under no_grad, or on tensors outside the graph)."""
-    return fill_(self, 0)
+    """Fill with zeros in place."""
+    return _write(self, ZeroBackward0, None, 0)
 
 
 @register("fill_")
 def fill_(self: Tensor, value: Any) -> Tensor:
-    """Fill with ``value`` in place."""
-    from ..autograd import events, grad_mode
-    if grad_mode._state.enabled and self._rg and self.grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
-    if grad_mode._state.enabled and self._rg:
-        r = self * 0 + value
-        self._data[...] = r._data
-        self._version.v += 1
-        self._set_grad_fn(r.grad_fn, 0)
-        return self
-    self._data[...] = value.item() if isinstance(value, Tensor) else value
-    self._version.v += 1
-    if events.enabled:
-        events.emit("grad_reset", tensor=self, how="zero_") if value == 0 else None
-    return self
+    """Fill with ``value`` (a number or a 0-d tensor) in place."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value.ndim} dimensions.")
+        return _write(self, FillBackward3, value, None)
+    return _write(self, FillBackward2, None, value)
 
 
 @register("copy_")
-def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
-    """Copy ``src`` (broadcast) into this tensor, in place."""
-    from ..autograd import grad_mode
-    from .shape import to
+def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast, cast to this tensor's dtype and device) into this tensor."""
     if not isinstance(src, Tensor):
         from .creation import tensor
         src = tensor(src)
-    if grad_mode._state.enabled and (self._rg or src._rg):
-        from ._core import check_inplace
-        check_inplace(self)
-        r = to(src, self.dtype, self.device).expand(tuple(self.shape)) * 1 \
-            if src._rg else None
-        self._data[...] = B.move(src._data, self.device)
-        self._version.v += 1
-        if r is not None:
-            self._set_grad_fn(r.grad_fn, 0)
-        return self
-    self._data[...] = B.move(src._data, self.device)
-    self._version.v += 1
-    return self
+    _check_broadcast_into(self, src)
+    return _write(self, CopyBackwards, src, None)
+
+
+def _check_broadcast_into(dst: Tensor, src: Tensor) -> None:
+    """PyTorch's errors when ``src`` does not broadcast to ``dst``'s shape."""
+    ds, ss = tuple(dst.shape), tuple(src.shape)
+    try:
+        full = np.broadcast_shapes(ds, ss)
+    except ValueError:
+        for k in range(1, max(len(ds), len(ss)) + 1):
+            a = ds[-k] if k <= len(ds) else 1
+            b = ss[-k] if k <= len(ss) else 1
+            if a != b and 1 not in (a, b):
+                raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor "
+                                   f"b ({b}) at non-singleton dimension "
+                                   f"{max(len(ds), len(ss)) - k}") from None
+        raise
+    if full != ds:
+        raise RuntimeError(f"output with shape {list(ds)} doesn't match the broadcast shape "
+                           f"{list(full)}")

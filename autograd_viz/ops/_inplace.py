@@ -1,0 +1,207 @@
+"""In-place writes with PyTorch's autograd semantics, views included.
+
+A view made while grad is enabled is registered with its root (the tensor that owns the
+memory). When a tensor is written in place (``x.mul_(2)``, ``x[i] = v``, ``x.copy_(y)``):
+
+- not a view: the write's node becomes ``x.grad_fn``;
+- a view of a root in the graph: the root's ``grad_fn`` becomes ``CopySlices``, which runs
+  the write's node on the written region of the root's gradient (as PyTorch's CopySlices
+  does, so ``next_functions`` are the root's old node and the write's other inputs);
+- either way every live view of the root gets ``AsStridedBackward0`` on the root's new node,
+  as PyTorch regenerates them, so gradients through old views see the write.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd import grad_mode
+from ..autograd.function import Op
+from ..tensor import Tensor
+
+_state = grad_mode._state
+
+OVERLAP_MSG = ("unsupported operation: more than one element of the written-to tensor refers "
+               "to a single memory location. Please clone() the tensor before performing the "
+               "operation.")
+
+
+def register_view(root: Tensor, view: Tensor) -> None:
+    """Remember ``view`` (made by a view op with grad enabled) as a view of ``root``."""
+    d = root.__dict__
+    views = d.get("_views")
+    if views is None:  # (by id: a WeakSet would compare tensors with ==)
+        views = d["_views"] = weakref.WeakValueDictionary()
+    views[id(view)] = view
+
+
+def is_tracked_view(t: Tensor) -> bool:
+    base = t._base
+    if base is None:
+        return False
+    views = base.__dict__.get("_views")
+    return views is not None and views.get(id(t)) is t
+
+
+def check_overlap(t: Tensor) -> None:
+    """PyTorch's internal-overlap check before writing into ``t`` (e.g. an expanded view)."""
+    d = t._data
+    if any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape)):
+        raise RuntimeError(OVERLAP_MSG)
+
+
+def _ptr(a: Any) -> int:
+    return a.ctypes.data if isinstance(a, np.ndarray) else a.data.ptr
+
+
+def region(root: Tensor, view: Tensor) -> np.ndarray:
+    """Flat indices into ``root`` of each element of ``view`` (an array of view's shape)."""
+    rd, vd = root._data, view._data
+    if not rd.flags.c_contiguous:
+        raise RuntimeError(
+            "autograd_viz does not support an in-place operation on a view of a "
+            "non-contiguous tensor that is part of the autograd graph; write to a .clone() "
+            "or call .contiguous() first.")
+    size = rd.itemsize
+    idx = np.full(vd.shape, (_ptr(vd) - _ptr(rd)) // size, dtype=np.int64)
+    for k, (n, st) in enumerate(zip(vd.shape, vd.strides)):
+        shape = [1] * vd.ndim
+        shape[k] = n
+        idx += (np.arange(n, dtype=np.int64) * (st // size)).reshape(shape)
+    return idx
+
+
+def _take(g: Tensor, idx: np.ndarray) -> Tensor:
+    """``g.flatten()[idx]`` (differentiable)."""
+    from ._core import apply
+    from .index import IndexBackward0
+    flat = g.reshape(-1)
+    key = (B.move(idx, g.device),)
+    return apply(IndexBackward0, (flat,), key=key)
+
+
+def _put(v: Tensor, idx: np.ndarray, shape: tuple) -> Tensor:
+    """Zeros of ``shape`` with ``v`` added at flat positions ``idx`` (differentiable)."""
+    from .index import IndexPutAcc
+    n = int(np.prod(shape))
+    return IndexPutAcc.run(v.reshape(-1), (n,), (B.move(idx.reshape(-1), v.device),)) \
+        .view(shape)
+
+
+class AsStridedBackward0(Op):
+    """The node of a view whose root was written in place: the view's gradient is scattered
+    into the root's shape."""
+
+    def backward(self, g):
+        return _put(g, self.idx, self.root_shape)
+
+
+class CopySlices(Op):
+    """The root's node after an in-place write through one of its views: ``fn`` (the
+    write's own node) runs on the written region of the gradient."""
+
+    def backward(self, g):
+        from .unary import where
+        fn, idx = self.fn, self.idx
+        grads = fn.apply([_take(g, idx).view(self.view_shape)]) if fn is not None else ()
+        keep = np.ones(self.root_shape, dtype=bool)
+        keep.reshape(-1)[idx.reshape(-1)] = False
+        keep_t = Tensor._wrap(B.move(keep, g.device))
+        rest = where(keep_t, g, g.new_zeros(()))
+        g_self = grads[0] if grads else None
+        g_root = rest if g_self is None else rest + _put(g_self.to(g.dtype), idx,
+                                                          self.root_shape)
+        if self.generic:  # fn is None: the written value is the second input
+            return g_root, _take(g, idx).view(self.view_shape)
+        return (g_root, *grads[1:])
+
+    def _release(self) -> None:
+        super()._release()
+        if self.fn is not None:
+            self.fn._release()
+
+
+def _pre_write_alias_of(self: Tensor) -> Tensor:
+    """``self`` as the write's input: the same graph position, the pre-write value."""
+    from ._core import _pre_write_alias
+    return _pre_write_alias(self)
+
+
+def _edge(t: Tensor) -> tuple:
+    if not t._rg:
+        return (None, 0)
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._output_nr)
+    return (t._accumulator(), 0)
+
+
+def _node(cls: type, edges: tuple, **fields: Any) -> Op:
+    node = object.__new__(cls)
+    node._init_edges(())
+    node.next_functions = edges
+    node.needs = tuple(e[0] is not None for e in edges)
+    node.inputs = None
+    for k, v in fields.items():
+        setattr(node, k, v)
+    return node
+
+
+def rebase(self: Tensor, r: Tensor) -> Tensor:
+    """Make ``self`` hold the value and the history of ``r`` (its out-of-place update, same
+    shape), as PyTorch's in-place ops do. Returns ``self``."""
+    if r.dtype is not self.dtype:
+        r = r.to(self.dtype)
+    root = self._base if is_tracked_view(self) else None
+    idx = None
+    if root is not None:
+        check_overlap(self)
+        idx = region(root, self)
+    old_retain = self.retains_grad
+    from ._core import _write_out
+    _write_out(self, r._data, True, None)
+    node = r.grad_fn
+    if node is not None and node._saved:  # a saved result is the written tensor itself
+        from ..autograd.function import SavedTensor
+        node._saved = [SavedTensor(self, s.name) if s is not None and s.tensor is r else s
+                       for s in node._saved]
+    if root is None:
+        self._set_grad_fn(node, r._output_nr)
+        if old_retain:
+            self.retain_grad()
+        _regenerate(self, skip=None)
+        return self
+    first = node.next_functions[0] if node is not None and node.next_functions else None
+    wrap = (node is not None and r._output_nr == 0 and node.num_outputs() == 1
+            and first == _edge(self))
+    root_edge = _edge(root)
+    fields = dict(idx=idx, root_shape=tuple(root.shape), view_shape=tuple(self.shape))
+    if wrap:
+        cs = _node(CopySlices, (root_edge, *node.next_functions[1:]), fn=node, generic=False,
+                   **fields)
+    else:
+        cs = _node(CopySlices, (root_edge, _edge(r)), fn=None, generic=True, **fields)
+    root._set_grad_fn(cs, 0)
+    _regenerate(root, skip=None)
+    if old_retain:
+        self.retain_grad()
+    return self
+
+
+def _regenerate(root: Tensor, skip: Tensor | None) -> None:
+    """Give every live view of ``root`` an ``AsStridedBackward0`` on root's current node."""
+    views = root.__dict__.get("_views")
+    if not views or not root._rg:
+        return
+    edge = _edge(root)
+    shape = tuple(root.shape)
+    for w in list(views.values()):
+        if w is skip:
+            continue
+        try:
+            idx = region(root, w)
+        except RuntimeError:
+            continue
+        w._set_grad_fn(_node(AsStridedBackward0, (edge,), idx=idx, root_shape=shape), 0)
