@@ -117,8 +117,6 @@ class device:  # noqa: N801
         if type not in ("cpu", "cuda"):
             raise RuntimeError(
                 f"Expected one of cpu, cuda device type at start of device string: {type}")
-        if type == "cuda" and index is None:
-            index = 0
         self.type = type
         self.index = index
 

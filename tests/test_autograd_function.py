@@ -115,3 +115,22 @@ def test_function_matches_torch(torch):
         (g2,) = m.autograd.grad(g.sum(), x)
         return y.tolist(), g.tolist(), g2.tolist(), type(y.grad_fn).__name__.startswith("Cube")
     assert run(av) == run(torch)
+
+
+def test_nodes_can_be_called_by_hand_like_torch():
+    w = av.ones(2, requires_grad=True)
+    x = av.full((2,), 3.0)
+    y = Exp.apply(w)
+    (g,) = y.grad_fn.apply(av.ones(2))  # a custom Function's node: grads as arguments
+    assert np.allclose(g.detach().numpy(), np.e)
+    gw, gx = (w * x).grad_fn(av.ones(2))  # any node is callable, as torch's are
+    assert gw.tolist() == [3.0, 3.0] and gx is None
+
+
+def test_ops_inside_forward_are_not_recorded():
+    from autograd_viz.autograd import events
+    log = []
+    x = av.ones(2, requires_grad=True)
+    with events.subscribe(lambda kind, p: log.append(kind)):
+        Exp.apply(x)
+    assert log == ["node_created"]

@@ -148,6 +148,12 @@ class Node:
         """Gradients for the forward inputs, given gradients for the forward outputs."""
         raise NotImplementedError
 
+    def __call__(self, *grads: Any) -> Any:
+        """Run this node's backward by hand, as calling a torch node does:
+        ``y.grad_fn(grad)`` gives the gradients for its inputs (a tuple when several)."""
+        out = self.apply(list(grads))
+        return out[0] if len(out) == 1 else out
+
     def num_outputs(self) -> int:
         return 1
 
@@ -268,8 +274,10 @@ class BackwardCFunction(Node):
     def num_outputs(self) -> int:
         return self.n_out
 
-    def apply(self, grads: list) -> tuple:
+    def apply(self, *args: Any) -> tuple:
+        """Engine: ``apply([grads])``; by hand, as in torch: ``grad_fn.apply(grad, ...)``."""
         from ..tensor import Tensor  # local: function.py must not import tensor at load time
+        grads = args[0] if len(args) == 1 and isinstance(args[0], list) else list(args)
         if self.ctx.materialize_grads:
             grads = [g if g is not None else Tensor._zeros_like_meta(m)
                      for g, m in zip(grads, self._out_meta)]
@@ -348,8 +356,13 @@ class Function(metaclass=FunctionMeta):
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         track = grad_mode._state.enabled and any(ctx.needs_input_grad)
-        with grad_mode.no_grad():
-            out = cls.forward(ctx, *args, **kwargs)
+        listening = events.enabled
+        events.enabled = False  # the ops inside forward are not part of the graph
+        try:
+            with grad_mode.no_grad():
+                out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            events.enabled = listening
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
         if not track:
