@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import re
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -321,15 +320,12 @@ def test_small_graphs_never_collapse():
     assert "collapsed" not in src
 
 
-def test_dot_of_a_10000_op_graph_is_fast():
+def test_dot_of_a_10000_op_graph_collapses_to_max_nodes():
+    # how long this takes is measured in benchmarks/ (never asserted in tests)
     g = chain_graph(10_000)  # 10,000 ops and 20,001 tensors
-    best = 1e9
-    for _ in range(5):  # the best of five: CI machines are shared
-        t = time.perf_counter()
-        src = viz.dot_source(g)
-        best = min(best, time.perf_counter() - t)
+    src = viz.dot_source(g)
     assert len(_nodes(src)) <= 301
-    assert best < 1.0, best
+    assert "collapsed" in src
 
 
 # -- text --------------------------------------------------------------------------------
