@@ -279,16 +279,21 @@ def test_traceback_names_the_cell_by_its_own_number(ip):
 
 def test_top_level_await_under_a_running_loop_is_refused_clearly(ip):
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     async def in_kernel():  # a kernel runs cells while its event loop is running
         return run(ip, "%%autograd\nimport asyncio\nawait asyncio.sleep(0)\nran = 1")
 
-    res, cap = asyncio.run(in_kernel())
-    assert "ran" not in ip.user_ns and "top-level `await`" in cap.stderr
-    # without a running loop (terminal IPython) the same cell runs and is recorded
-    res, cap = run(ip, "%%autograd --static\nimport asyncio\nawait asyncio.sleep(0)\n"
-                   "t = av.tensor([1.], requires_grad=True)\n(t * 2).sum().backward()")
-    assert res.success and "MulBackward0" in bundles(cap, SVG)[0][SVG]
+    def body():  # a thread of its own: the browser tests' Playwright loop may run here
+        res, cap = asyncio.run(in_kernel())
+        assert "ran" not in ip.user_ns and "top-level `await`" in cap.stderr
+        # without a running loop (terminal IPython) the same cell runs and is recorded
+        res, cap = run(ip, "%%autograd --static\nimport asyncio\nawait asyncio.sleep(0)\n"
+                       "t = av.tensor([1.], requires_grad=True)\n(t * 2).sum().backward()")
+        assert res.success and "MulBackward0" in bundles(cap, SVG)[0][SVG]
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(body).result()
 
 
 def test_syntax_error_runs_nothing_and_draws_nothing(ip):
