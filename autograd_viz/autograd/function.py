@@ -190,6 +190,13 @@ class Op(Node):
     #: None falls back to ``backward``).
     _fast_backward: Callable | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # a subclass with its own forward or backward never inherits a fast formula
+        if ("forward" in cls.__dict__ or "backward" in cls.__dict__) \
+                and "_fast_backward" not in cls.__dict__:
+            cls._fast_backward = None
+
     def save(node, /, **named: Any) -> None:  # noqa: N805 - "self" is a saved name
         """Save tensors for backward by name (``self=``, ``other=``, ``result=RESULT``)."""
         if not node.needs:

@@ -178,6 +178,32 @@ def _mean(self: Any, g: Tensor) -> tuple | None:
     return (_w(r / _one(gd.dtype, self.n)),)
 
 
+def _softmax_dim(self: Any, g: Tensor, r: Any) -> int | None:
+    gd = g._data
+    if r.dtype != gd.dtype or gd.dtype.kind != "f" or gd.ndim == 0:
+        return None
+    return self.dim % gd.ndim  # what Tensor.sum's dim check makes of it
+
+
+def _log_softmax(self: Any, g: Tensor) -> tuple | None:
+    (r,) = saved_arrays(self)
+    d = _softmax_dim(self, g, r)
+    if d is None:
+        return None
+    gd = g._data
+    return (_w(gd - B.get_array_module(r).exp(r)
+               * gd.sum(axis=(d,), keepdims=True, dtype=gd.dtype)),)
+
+
+def _softmax(self: Any, g: Tensor) -> tuple | None:
+    (r,) = saved_arrays(self)
+    d = _softmax_dim(self, g, r)
+    if d is None:
+        return None
+    gd = g._data
+    return (_w(r * (gd - (gd * r).sum(axis=(d,), keepdims=True, dtype=gd.dtype))),)
+
+
 # ----------------------------------------------------------------------------- linalg
 def _mm(self: Any, g: Tensor) -> tuple | None:
     a, b = saved_arrays(self)
@@ -208,30 +234,18 @@ FAST = {
     reduce.SumBackward1: _sum,
     reduce.MeanBackward0: _mean,
     reduce.MeanBackward1: _mean,
+    reduce.LogSoftmaxBackward0: _log_softmax,
+    reduce.SoftmaxBackward0: _softmax,
     linalg.MmBackward0: _mm,
 }
 
 
-def _guarded(cls: type, fn: Any) -> Any:
-    """``fn`` for ``cls`` itself and for subclasses that keep its forward and backward (a
-    subclass with its own formula, e.g. ``Log2Backward0(LogBackward0)``, gets None)."""
-    fw, bw = cls.forward, cls.backward
-
-    def fast(self: Any, g: Tensor) -> tuple | None:
-        t = type(self)
-        if t.backward is not bw or t.forward is not fw:
-            return None
-        return fn(self, g)
-    fast.__name__ = f"fast_{cls.__name__}"
-    fast.__qualname__ = fast.__name__
-    return fast
-
-
 def install() -> None:
-    """Attach every formula to its op class (only where the class defines no other)."""
+    """Attach every formula to its op class. Subclasses with their own ``forward`` or
+    ``backward`` (e.g. ``Log2Backward0(LogBackward0)``) keep None: ``Op.__init_subclass__``
+    gives them their own ``_fast_backward = None`` when they are created."""
     for cls, fn in FAST.items():
-        if "_fast_backward" not in cls.__dict__:
-            cls._fast_backward = _guarded(cls, fn)
+        cls._fast_backward = fn
 
 
 install()

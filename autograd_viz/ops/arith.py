@@ -294,14 +294,16 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) ->
 
 
 def _is_bool(x: Any) -> bool:
-    return x.dtype is B.bool_ if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_))
+    return x._data.dtype.kind == "b" if isinstance(x, Tensor) \
+        else isinstance(x, (bool, np.bool_))
 
 
 def _check_sub(a: Any, b: Any) -> None:
-    if _is_bool(a) and _is_bool(b):
+    ba, bb = _is_bool(a), _is_bool(b)  # (every subtraction checks: keep it to two calls)
+    if ba and bb:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
-    if _is_bool(a) or _is_bool(b):
+    if ba or bb:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
                            "supported. If you are trying to invert a mask, use the `~` or "
                            "`logical_not()` operator instead.")
