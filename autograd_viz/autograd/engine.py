@@ -41,10 +41,57 @@ def _add_arrays(a: Any, b: Any) -> Any:
 
 def _wrap(data: Any) -> Any:
     """``Tensor._wrap`` (looked up on first use: the engine is imported before Tensor)."""
-    global _wrap
+    global _wrap, _Tensor
     from ..tensor import Tensor
-    _wrap = Tensor._wrap
+    _wrap, _Tensor = Tensor._wrap, Tensor
     return _wrap(data)
+
+
+_Tensor: Any = None  # the Tensor class, set by the first ``_wrap``
+
+
+# -- grads as arrays: a backward without graph or listener keeps them so between nodes ------
+def _as_grad(x: Any) -> Any:
+    """A grad as a Tensor: arrays from ``_fast_arrays`` formulas are wrapped (NumPy scalars
+    as 0-d arrays, as ``apply`` does); Tensors and None pass."""
+    if x is None or isinstance(x, _Tensor):
+        return x
+    if isinstance(x, np.generic):
+        x = np.asarray(x)
+    return _wrap(x)
+
+
+def _tensors(buf: Any) -> list:
+    return [_as_grad(x) for x in buf]
+
+
+def _add_raw(a: Any, b: Any) -> Any:
+    """``_add_arrays`` for a buffer that may hold arrays: two arrays of one dtype, device and
+    shape are summed as arrays, anything else as Tensors."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if not isinstance(a, _Tensor) and not isinstance(b, _Tensor) and type(a) is type(b) \
+            and a.dtype == b.dtype and a.shape == b.shape:
+        return a + b
+    return _add_arrays(_as_grad(a), _as_grad(b))
+
+
+def _accumulate_array(node: AccumulateGrad, gd: Any) -> None:
+    """``accumulate`` of an array grad, without graph or listener: the same steps."""
+    var = node.variable
+    old = var._grad
+    if isinstance(gd, np.generic):
+        gd = np.asarray(gd)
+    if old is None:
+        var._grad = _wrap(gd.copy())
+    elif old.requires_grad:
+        var._grad = old + _wrap(gd)
+    else:
+        old._data += gd.astype(old._data.dtype, copy=False) \
+            if old._data.dtype != gd.dtype else gd
+        old._version.v += 1
 
 
 def _run_tensor_hooks(run: int, node: Node, nr: int, g: Any, tensor_hooks: dict | None,
@@ -178,7 +225,13 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
             heapq.heappush(heap, _entry(n))
 
     step = 0
-    add = _add if create_graph else _add_arrays
+    if _Tensor is None:
+        _wrap(np.zeros(0))  # (looks up the Tensor class)
+    # Without create_graph, listener or capture, grads travel between nodes as arrays (the
+    # nodes' ``_fast_arrays`` formulas); they become Tensors only where one is needed: a hook,
+    # retain_grad, a node without an array formula, .grad.
+    raw = not create_graph and not events.enabled and capture is None
+    add = _add if create_graph else _add_raw if raw else _add_arrays
     heappop, heappush = heapq.heappop, heapq.heappush
     with grad_mode.set_grad_enabled(create_graph):
         while heap:
@@ -191,6 +244,8 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
             # tensor hooks and retain_grad, per output slot
             th, rt = node._tensor_hooks, node._retains
             if th is not None or rt is not None:
+                if raw:
+                    buf = _tensors(buf)
                 for nr in range(len(buf)):
                     if buf[nr] is not None:
                         buf[nr] = _run_tensor_hooks(run, node, nr, buf[nr], th, rt)
@@ -207,25 +262,43 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                 if run_it and node not in (targets_acc if needed is not None else ()) \
                         and buf[0] is not None:
                     if node._pre_hooks:
+                        if raw:
+                            buf = _tensors(buf)
                         buf = _call_pre_hooks(run, node, buf)
-                    accumulate(run, node, buf[0], create_graph)
+                    if raw and not isinstance(buf[0], _Tensor):
+                        _accumulate_array(node, buf[0])
+                    else:
+                        accumulate(run, node, buf[0], create_graph)
                     step += 1
-                    if events.enabled:
+                    if events.enabled:  # (a listener may have subscribed in a hook)
                         events.emit("node_executed", run=run, step=step, node=node,
-                                    grads_in=tuple(buf), grads_out=())
+                                    grads_in=tuple(_tensors(buf) if raw else buf),
+                                    grads_out=())
                 continue
             if not run_it:
                 _release_children(node, deps, heap, run_it=False)
                 continue
             if node._pre_hooks:
+                if raw:
+                    buf = _tensors(buf)
                 buf = _call_pre_hooks(run, node, buf)
-            out = node.apply(buf)
+            if raw:
+                out = None
+                fast, g0 = node._fast_arrays, buf[0]
+                if fast is not None and g0 is not None and not node._post_hooks:
+                    out = fast(g0._data if isinstance(g0, _Tensor) else g0)  # (bound)
+                if out is None:
+                    buf = _tensors(buf)
+                    out = node.apply(buf)
+            else:
+                out = node.apply(buf)
             if node._post_hooks:
                 out = _call_post_hooks(run, node, out, buf)
             step += 1
             if events.enabled:
-                events.emit("node_executed", run=run, step=step, node=node, grads_in=tuple(buf),
-                            grads_out=tuple(out))
+                events.emit("node_executed", run=run, step=step, node=node,
+                            grads_in=tuple(_tensors(buf) if raw else buf),
+                            grads_out=tuple(_tensors(out) if raw else out))
             if not retain_graph:
                 node._release()
             for (nxt, nr), g in zip(node.next_functions, out):

@@ -70,6 +70,9 @@ class Node:
                  "_post_hooks", "_tensor_hooks", "_retains", "__weakref__", "__dict__")
 
     _name: str = ""
+    #: A method ``(self, grad_array) -> tuple of arrays | None``: backward on arrays, which the
+    #: engine uses when a backward builds no graph (``ops/_fastgrad.py``); None for most nodes.
+    _fast_arrays: Callable | None = None
 
     def _init_edges(self, inputs: tuple) -> None:
         self.next_functions = tuple([
@@ -196,6 +199,7 @@ class Op(Node):
         if ("forward" in cls.__dict__ or "backward" in cls.__dict__) \
                 and "_fast_backward" not in cls.__dict__:
             cls._fast_backward = None
+            cls._fast_arrays = None
 
     def save(node, /, **named: Any) -> None:  # noqa: N805 - "self" is a saved name
         """Save tensors for backward by name (``self=``, ``other=``, ``result=RESULT``)."""

@@ -6,10 +6,11 @@ each (promotion, a node object, a Tensor) around a tiny NumPy call. The function
 *the same NumPy operations in the same order* directly on arrays, so the gradients are
 bit-for-bit those of ``backward`` (``tests/test_fastgrad.py`` checks every one against it).
 
-A function returns the tuple of input gradients (Tensors or None, as ``backward`` would), or
-None to hand over to ``backward`` — it does so whenever dtypes are mixed (PyTorch's
-promotion rules then apply) or a case is not covered. ``Op.apply`` calls it only while grad
-mode is off, i.e. inside ``backward()`` without ``create_graph``.
+A formula returns the tuple of input gradients as arrays (None where ``backward`` gives
+None), or None to hand over to ``backward`` — it does so whenever dtypes are mixed (PyTorch's
+promotion rules then apply) or a case is not covered. The engine uses them only for a
+backward without ``create_graph`` and without listeners, keeping grads as arrays between
+nodes; ``Op.apply`` uses the Tensor-level version (``tensor_level``) while grad mode is off.
 """
 from __future__ import annotations
 
@@ -68,61 +69,53 @@ def sum_to(g: Any, shape: tuple, dt: Any) -> Any:
     return g
 
 
-def _grad(g: Tensor, gd: Any, shape: tuple, dt: Any) -> Tensor:
-    """``sum_to`` of the incoming grad itself: the same Tensor when nothing changes."""
-    r = sum_to(gd, shape, dt)
-    return g if r is gd else _w(r)
-
+# Every formula takes the node and the incoming grad's array and returns the input grads as
+# arrays (None where backward gives None), or None to hand over to backward.
 
 # ---------------------------------------------------------------------------- binary
-def _add(self: Any, g: Tensor) -> tuple | None:
+def _add(self: Any, gd: Any) -> tuple | None:
     if self.alpha != 1:
         return None
-    gd = g._data
     n = self.needs
-    return (_grad(g, gd, self.sa, self.da) if n[0] else None,
-            _grad(g, gd, self.sb, self.db) if n[1] else None)
+    return (sum_to(gd, self.sa, self.da) if n[0] else None,
+            sum_to(gd, self.sb, self.db) if n[1] else None)
 
 
-def _sub(self: Any, g: Tensor) -> tuple | None:
+def _sub(self: Any, gd: Any) -> tuple | None:
     if self.alpha != 1:
         return None
-    gd = g._data
     n = self.needs
-    return (_grad(g, gd, self.sa, self.da) if n[0] else None,
-            _w(sum_to(-gd, self.sb, self.db)) if n[1] else None)
+    return (sum_to(gd, self.sa, self.da) if n[0] else None,
+            sum_to(-gd, self.sb, self.db) if n[1] else None)
 
 
-def _mul(self: Any, g: Tensor) -> tuple | None:
+def _mul(self: Any, gd: Any) -> tuple | None:
     a, b = saved_arrays(self)
-    gd = g._data
     dt = gd.dtype
     if (a is not None and a.dtype != dt) or (b is not None and b.dtype != dt):
         return None
-    return (_w(sum_to(gd * b, self.sa, self.da)) if b is not None else None,
-            _w(sum_to(gd * a, self.sb, self.db)) if a is not None else None)
+    return (sum_to(gd * b, self.sa, self.da) if b is not None else None,
+            sum_to(gd * a, self.sb, self.db) if a is not None else None)
 
 
-def _div(self: Any, g: Tensor) -> tuple | None:
+def _div(self: Any, gd: Any) -> tuple | None:
     a, b = saved_arrays(self)
-    gd = g._data
     dt = gd.dtype
     if dt.kind != "f" or b.dtype != dt or (a is not None and a.dtype != dt):
         return None
     n = self.needs
-    return (_w(sum_to(gd / b, self.sa, self.da)) if n[0] else None,
-            _w(sum_to(-gd * a / (b * b), self.sb, self.db)) if n[1] else None)
+    return (sum_to(gd / b, self.sa, self.da) if n[0] else None,
+            sum_to(-gd * a / (b * b), self.sb, self.db) if n[1] else None)
 
 
 # ----------------------------------------------------------------------------- unary
 def _unary(formula: Any) -> Any:
     """A one-input op whose backward is ``formula(grad, saved)`` on same-dtype arrays."""
-    def fast(self: Any, g: Tensor) -> tuple | None:
+    def fast(self: Any, gd: Any) -> tuple | None:
         (s,) = saved_arrays(self)
-        gd = g._data
         if s.dtype != gd.dtype or gd.dtype.kind != "f":
             return None
-        return (_w(formula(gd, s)),)
+        return (formula(gd, s),)
     return fast
 
 
@@ -130,13 +123,12 @@ def _one(dt: Any, v: Any) -> Any:
     return np.asarray(v, dtype=dt)
 
 
-def _neg(self: Any, g: Tensor) -> tuple:
-    return (_w(-g._data),)
+def _neg(self: Any, gd: Any) -> tuple:
+    return (-gd,)
 
 
-def _pow_scalar(self: Any, g: Tensor) -> tuple | None:
+def _pow_scalar(self: Any, gd: Any) -> tuple | None:
     (a,) = saved_arrays(self)
-    gd = g._data
     p = self.exponent
     if a.dtype != gd.dtype or gd.dtype.kind != "f" or not isinstance(p, (int, float)) \
             or isinstance(p, bool) or p == 0:
@@ -144,7 +136,7 @@ def _pow_scalar(self: Any, g: Tensor) -> tuple | None:
     ap = a ** (p - 1)
     if isinstance(p - 1, (int, float)):
         ap = ap.astype(a.dtype, copy=False)
-    return (_w(gd * _one(gd.dtype, p) * ap),)
+    return (gd * _one(gd.dtype, p) * ap,)
 
 
 # -------------------------------------------------------------------------- reductions
@@ -163,56 +155,51 @@ def _unsqueezed(shape: tuple, axes: tuple) -> list:
     return out
 
 
-def _sum(self: Any, g: Tensor) -> tuple:
-    r = _expand_back(g._data, self.in_shape, self.axes, self.keepdim)
+def _sum(self: Any, gd: Any) -> tuple:
+    r = _expand_back(gd, self.in_shape, self.axes, self.keepdim)
     if r.dtype != self.in_dt:
         r = r.astype(self.in_dt)
-    return (_w(r),)
+    return (r,)
 
 
-def _mean(self: Any, g: Tensor) -> tuple | None:
-    gd = g._data
+def _mean(self: Any, gd: Any) -> tuple | None:
     if gd.dtype.kind != "f":
         return None
     r = _expand_back(gd, self.in_shape, self.axes, self.keepdim)
-    return (_w(r / _one(gd.dtype, self.n)),)
+    return (r / _one(gd.dtype, self.n),)
 
 
-def _softmax_dim(self: Any, g: Tensor, r: Any) -> int | None:
-    gd = g._data
+def _softmax_dim(self: Any, gd: Any, r: Any) -> int | None:
     if r.dtype != gd.dtype or gd.dtype.kind != "f" or gd.ndim == 0:
         return None
     return self.dim % gd.ndim  # what Tensor.sum's dim check makes of it
 
 
-def _log_softmax(self: Any, g: Tensor) -> tuple | None:
+def _log_softmax(self: Any, gd: Any) -> tuple | None:
     (r,) = saved_arrays(self)
-    d = _softmax_dim(self, g, r)
+    d = _softmax_dim(self, gd, r)
     if d is None:
         return None
-    gd = g._data
-    return (_w(gd - B.get_array_module(r).exp(r)
-               * gd.sum(axis=(d,), keepdims=True, dtype=gd.dtype)),)
+    return (gd - B.get_array_module(r).exp(r)
+            * gd.sum(axis=(d,), keepdims=True, dtype=gd.dtype),)
 
 
-def _softmax(self: Any, g: Tensor) -> tuple | None:
+def _softmax(self: Any, gd: Any) -> tuple | None:
     (r,) = saved_arrays(self)
-    d = _softmax_dim(self, g, r)
+    d = _softmax_dim(self, gd, r)
     if d is None:
         return None
-    gd = g._data
-    return (_w(r * (gd - (gd * r).sum(axis=(d,), keepdims=True, dtype=gd.dtype))),)
+    return (r * (gd - (gd * r).sum(axis=(d,), keepdims=True, dtype=gd.dtype)),)
 
 
 # ----------------------------------------------------------------------------- linalg
-def _mm(self: Any, g: Tensor) -> tuple | None:
+def _mm(self: Any, gd: Any) -> tuple | None:
     a, b = saved_arrays(self)
-    gd = g._data
     dt = gd.dtype
     if (a is not None and a.dtype != dt) or (b is not None and b.dtype != dt):
         return None
-    return (_w(gd @ b.T) if b is not None else None,
-            _w(a.T @ gd) if a is not None else None)
+    return (gd @ b.T if b is not None else None,
+            a.T @ gd if a is not None else None)
 
 
 FAST = {
@@ -240,12 +227,27 @@ FAST = {
 }
 
 
+def tensor_level(fn: Any) -> Any:
+    """The ``Op._fast_backward`` method made from an array formula: Tensors in and out (the
+    incoming grad itself where the formula passes its array through, as backward does)."""
+    def fast(self: Any, g: Tensor) -> tuple | None:
+        gd = g._data
+        r = fn(self, gd)
+        if r is None:
+            return None
+        return tuple(None if x is None else g if x is gd else _w(x) for x in r)
+    fast.__name__ = fast.__qualname__ = f"fast_{fn.__name__.strip('_')}"
+    return fast
+
+
 def install() -> None:
-    """Attach every formula to its op class. Subclasses with their own ``forward`` or
-    ``backward`` (e.g. ``Log2Backward0(LogBackward0)``) keep None: ``Op.__init_subclass__``
-    gives them their own ``_fast_backward = None`` when they are created."""
+    """Attach every formula to its op class: ``_fast_arrays`` (used by the engine, which keeps
+    the grads of a backward without graph as arrays) and ``_fast_backward`` (``Op.apply``).
+    Subclasses with their own ``forward`` or ``backward`` (e.g. ``Log2Backward0(LogBackward0)``)
+    keep None: ``Op.__init_subclass__`` gives them their own when they are created."""
     for cls, fn in FAST.items():
-        cls._fast_backward = fn
+        cls._fast_arrays = fn
+        cls._fast_backward = tensor_level(fn)
 
 
 install()
