@@ -13,7 +13,13 @@ from .. import _backend as B
 from ..autograd import events, grad_mode
 from ..autograd.function import SavedTensor
 from ..tensor import Tensor
-from ._inplace import rebase, register_view
+from ._inplace import (
+    check_overlap,
+    check_partial_overlap,
+    mark_multi_output,
+    rebase,
+    register_view,
+)
 
 _state = grad_mode._state
 _new = object.__new__
@@ -144,6 +150,10 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
             res._base = root = src._base if src._base is not None else src
             if _state.enabled:
                 register_view(root, res)
+                multi = src.__dict__.get("_multi_view")
+                if multi is not None:  # a view of a split() output inherits its restriction
+                    res.__dict__["_multi_view"] = ((cls._name or cls.__name__).replace(
+                        "Backward0", ""), 0)
     else:
         check_out_dtype(out, data.dtype, getattr(cls, "_out_rule", None))
         res = _write_out(out, data, track, cls)
@@ -187,11 +197,13 @@ def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
     if cls._is_view:
         src = inputs[0]
         root = src._base if src._base is not None else src
-        for o in outs:
+        name = (cls._name or cls.__name__).replace("Backward0", "")
+        for k, o in enumerate(outs):
             o._version = src._version
             o._base = root
             if _state.enabled:
                 register_view(root, o)
+                mark_multi_output(o, name, k)
     if track:
         saved = node._saved
         node._init_edges(inputs)
@@ -330,9 +342,14 @@ def _ufunc_inplace(ufunc: Any, self: Tensor, args: tuple, kwargs: dict) -> bool:
 def inplace(method_name: str, fn: Any) -> Any:
     """Make ``x.<op>_(...)`` from the out-of-place ``fn(x, ...)``."""
     ufunc = _INPLACE_UFUNCS.get(method_name)
+    overlap_check = method_name != "masked_fill_"  # torch lets masked_fill_ write expanded
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         check_inplace(self)
+        if overlap_check:
+            check_overlap(self)
+        if args:
+            check_partial_overlap(self, args)
         if not (_state.enabled and (self._rg or _any_rg(args, kwargs))):
             if ufunc is not None and _ufunc_inplace(ufunc, self, args, kwargs):
                 return self
@@ -362,13 +379,13 @@ def inplace(method_name: str, fn: Any) -> Any:
 
 
 def _pre_write_alias(self: Tensor) -> Tensor:
-    """A copy of ``self``'s current value at the same place in the graph."""
-    if not self._rg:
-        return self
+    """A copy of ``self``'s current value at the same place in the graph (also when self
+    needs no grad: the op may save it for another input's gradient, e.g. ``c.mul_(x)``)."""
     alias = _wrap(self._data.copy())
-    alias._rg = True
-    alias.grad_fn = self.grad_fn
-    alias._output_nr = self._output_nr
+    if self._rg:
+        alias._rg = True
+        alias.grad_fn = self.grad_fn
+        alias._output_nr = self._output_nr
     return alias
 
 

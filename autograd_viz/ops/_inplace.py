@@ -46,11 +46,77 @@ def is_tracked_view(t: Tensor) -> bool:
     return views is not None and views.get(id(t)) is t
 
 
+def mark_multi_output(view: Tensor, name: str, nr: int) -> None:
+    """``view`` is output ``nr`` of a multi-output view op (split, chunk, unbind)."""
+    view.__dict__["_multi_view"] = (name, nr)
+
+
+def _check_multi_output_view(t: Tensor) -> None:
+    info = t.__dict__.get("_multi_view")
+    if info is not None:
+        raise RuntimeError(
+            f"Output {info[1]} of {info[0]} is a view and is being modified inplace. This view "
+            "is the output of a function that returns multiple views. Such functions do not "
+            "allow the output views to be modified inplace. You should replace the inplace "
+            "operation by an out-of-place one.")
+
+
+class _StaleMultiOutputView(Tensor):
+    """An output of split/chunk/unbind (or a view of one) whose base was written in place:
+    reading its ``grad_fn`` (any op on it) raises, as in PyTorch."""
+
+    __slots__ = ()
+
+    @property
+    def grad_fn(self):
+        name, nr = self.__dict__["_multi_view"]
+        raise RuntimeError(
+            f"Output {nr} of {name} is a view and its base or another view of its base has "
+            "been modified inplace. This view is the output of a function that returns "
+            "multiple views. Such functions do not allow the output views to be modified "
+            "inplace. You should replace the inplace operation by an out-of-place one.")
+
+
 def check_overlap(t: Tensor) -> None:
     """PyTorch's internal-overlap check before writing into ``t`` (e.g. an expanded view)."""
     d = t._data
     if any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape)):
         raise RuntimeError(OVERLAP_MSG)
+
+
+PARTIAL_MSG = ("unsupported operation: some elements of the input tensor and the written-to "
+               "tensor refer to a single memory location. Please clone() the tensor before "
+               "performing the operation.")
+
+
+def check_partial_overlap(self: Tensor, args: Any) -> None:
+    """PyTorch's error when an operand of an in-place op overlaps the written tensor without
+    being exactly it (``x.add_(x[0])``); only tensors of the same root can overlap."""
+    root = self._base if self._base is not None else self
+    for a in args:
+        if not isinstance(a, Tensor) or a is self:
+            continue
+        if (a._base if a._base is not None else a) is not root:
+            continue
+        if partial_overlap(self._data, a._data):
+            raise RuntimeError(PARTIAL_MSG)
+
+
+def partial_overlap(d: Any, o: Any) -> bool:
+    """True when arrays ``d`` and ``o`` share memory without being the same view."""
+    if _ptr(d) == _ptr(o) and d.shape == o.shape and d.strides == o.strides:
+        return False
+    (s0, s1), (o0, o1) = _span(d), _span(o)
+    return s0 < o1 and o0 < s1
+
+
+def _span(a: Any) -> tuple:
+    if a.size == 0:
+        return (0, 0)
+    p = _ptr(a)
+    lo = sum(min(0, (n - 1) * st) for n, st in zip(a.shape, a.strides))
+    hi = sum(max(0, (n - 1) * st) for n, st in zip(a.shape, a.strides))
+    return (p + lo, p + hi + a.itemsize)
 
 
 def _ptr(a: Any) -> int:
@@ -157,9 +223,11 @@ def rebase(self: Tensor, r: Tensor) -> Tensor:
     root = self._base if is_tracked_view(self) else None
     idx = None
     if root is not None:
-        check_overlap(self)
+        _check_multi_output_view(self)
         idx = region(root, self)
     old_retain = self.retains_grad
+    if old_retain:  # .grad follows the tensor to its new value
+        del self.grad_fn._retains[self._output_nr]
     from ._core import _write_out
     _write_out(self, r._data, True, None)
     node = r.grad_fn
@@ -183,11 +251,21 @@ def rebase(self: Tensor, r: Tensor) -> Tensor:
                    **fields)
     else:
         cs = _node(CopySlices, (root_edge, _edge(r)), fn=None, generic=True, **fields)
-    root._set_grad_fn(cs, 0)
+    _move_grad_fn(root, cs)
     _regenerate(root, skip=None)
     if old_retain:
         self.retain_grad()
     return self
+
+
+def _move_grad_fn(t: Tensor, node: Op) -> None:
+    """``t.grad_fn = node``; ``retain_grad()`` follows the tensor to its new node."""
+    retains = t.retains_grad
+    if retains:
+        del t.grad_fn._retains[t._output_nr]
+    t._set_grad_fn(node, 0)
+    if retains:
+        t.retain_grad()
 
 
 def _regenerate(root: Tensor, skip: Tensor | None) -> None:
@@ -200,8 +278,11 @@ def _regenerate(root: Tensor, skip: Tensor | None) -> None:
     for w in list(views.values()):
         if w is skip:
             continue
+        if "_multi_view" in w.__dict__:  # torch: using it now raises
+            w.__class__ = _StaleMultiOutputView
+            continue
         try:
             idx = region(root, w)
         except RuntimeError:
             continue
-        w._set_grad_fn(_node(AsStridedBackward0, (edge,), idx=idx, root_shape=shape), 0)
+        _move_grad_fn(w, _node(AsStridedBackward0, (edge,), idx=idx, root_shape=shape))

@@ -122,7 +122,7 @@ class PowBackward0(Op):
         (a,) = self.saved()
         p = self.exponent
         if p == 0:
-            return g * 0
+            return a.new_zeros(tuple(a.shape))  # zeros_like(self), as PyTorch
         return g * p * a ** (p - 1)
 
 
@@ -254,15 +254,15 @@ class _MaxMin(_Binary):
         return xp.maximum(a, b) if self._max else xp.minimum(a, b)
 
     def backward(self, g):
+        # PyTorch: where(self == other, grad / 2, grad).masked_fill_(self < other, 0)
+        from .index import masked_fill
+        from .unary import where
         a, b = self.saved()
         n = self.needs
-        if self._max:
-            ma, mb = (a > b), (a < b)
-        else:
-            ma, mb = (a < b), (a > b)
-        eq = (a == b) * 0.5
-        return (self._ga(g * (ma + eq)) if n[0] else None,
-                self._gb(g * (mb + eq)) if n[1] else None)
+        half = where(a == b, g / 2, g)
+        lose_a, lose_b = (a < b, a > b) if self._max else (a > b, a < b)
+        return (self._ga(masked_fill(half, lose_a, 0)) if n[0] else None,
+                self._gb(masked_fill(half, lose_b, 0)) if n[1] else None)
 
 
 class MaximumBackward0(_MaxMin):

@@ -347,6 +347,14 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     with grad_mode.no_grad():
         dst, adv = _destination(probe, key)
     whole = dst is probe  # no view taken: the write is on self itself
+    if adv is None and value.ndim:  # (a 0-d value is a fill_, which may write expanded)
+        from ._inplace import check_overlap
+        check_overlap(dst)
+    root = self._base if self._base is not None else self
+    if value._data.size and (value._base if value._base is not None else value) is root:
+        from ._inplace import PARTIAL_MSG, partial_overlap
+        if partial_overlap(dst._data, value._data):
+            raise RuntimeError(PARTIAL_MSG)
     v = value
     if adv is None:
         if tuple(v.shape) != tuple(dst.shape) and v.ndim:  # copy_to: view, then expand
@@ -383,8 +391,7 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     else:
         cls = CopySlices if not whole else (
             FillBackward3 if v.ndim == 0 and self.ndim else CopyBackwards)
-    from ._inplace import check_overlap, rebase
-    check_overlap(self)
+    from ._inplace import rebase
     rebase(self, apply(cls, (self, v), key=key))  # (the node saves nothing of self)
 
 

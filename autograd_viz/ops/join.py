@@ -16,7 +16,8 @@ class CatBackward0(Op):
         self.dim = dim
         self.sizes = [a.shape[dim] for a in arrays]
         self.dts = [a.dtype for a in arrays]
-        return B.get_array_module(arrays[0]).concatenate(arrays, axis=dim)
+        xp = B.get_array_module(arrays[0])
+        return xp.ascontiguousarray(xp.concatenate(arrays, axis=dim))
 
     def backward(self, g):
         outs = []
@@ -32,7 +33,8 @@ class StackBackward0(Op):
     def forward(self, *arrays, dim):
         self.dim = dim
         self.dts = [a.dtype for a in arrays]
-        return B.get_array_module(arrays[0]).stack(arrays, axis=dim)
+        xp = B.get_array_module(arrays[0])
+        return xp.ascontiguousarray(xp.stack(arrays, axis=dim))
 
     def backward(self, g):
         return tuple(p if p._data.dtype == dt else p.to(B.from_np(dt))

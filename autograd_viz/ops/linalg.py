@@ -243,7 +243,7 @@ def _should_fold(a: Tensor, b: Tensor) -> bool:
 
 def _squeeze_(t: Tensor, dim: int) -> Tensor:
     """``t.squeeze_(dim)`` on a fresh result (PyTorch's node is ``SqueezeBackward4``)."""
-    from .shape import SqueezeBackward4
+    from .shape import SqueezeBackward4  # (not a view: squeeze_ keeps the same tensor)
     return apply(SqueezeBackward4, (t,), axes=(dim,) if t.shape[dim] == 1 else ())
 
 

@@ -34,6 +34,11 @@ def _expand_back(g: Tensor, in_shape: tuple, axes: tuple | None, keepdim: bool) 
     return g.expand(in_shape)
 
 
+def _c(a):
+    """A C-contiguous result (NumPy keeps the input's layout; torch's reductions don't)."""
+    return a if a.flags.c_contiguous else B.get_array_module(a).ascontiguousarray(a)
+
+
 def _acc_dtype(a, dtype):
     if dtype is not None:
         return B.as_dtype(dtype).np
@@ -47,7 +52,7 @@ class SumBackward0(Op):
     def forward(self, a, axes, keepdim, dtype):
         self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
         self.in_dt = a.dtype
-        return a.sum(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, dtype))
+        return _c(a.sum(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, dtype)))
 
     def backward(self, g):
         r = _expand_back(g, self.in_shape, self.axes, self.keepdim)
@@ -67,7 +72,7 @@ class MeanBackward0(Op):
         self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
         n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
         self.n = n
-        return a.mean(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, dtype))
+        return _c(a.mean(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, dtype)))
 
     def backward(self, g):
         return _expand_back(g, self.in_shape, self.axes, self.keepdim) / self.n
@@ -84,7 +89,7 @@ class ProdBackward0(Op):
     def forward(self, a, axes, keepdim):
         self.save(self=self.inputs[0], result=RESULT)
         self.axes, self.keepdim = axes, keepdim
-        return a.prod(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, None))
+        return _c(a.prod(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, None)))
 
     def backward(self, g):
         a, r = self.saved()
@@ -121,7 +126,7 @@ class VarBackward0(Op):
     def forward(self, a, axes, correction, keepdim):
         self.save(self=self.inputs[0])
         self.axes, self.keepdim, self.corr = axes, keepdim, correction
-        return a.var(axis=axes, ddof=correction, keepdims=keepdim)
+        return _c(a.var(axis=axes, ddof=correction, keepdims=keepdim))
 
     def backward(self, g):
         (a,) = self.saved()
@@ -149,7 +154,7 @@ class StdBackward0(Op):
     def forward(self, a, axes, correction, keepdim):
         self.save(self=self.inputs[0], result=RESULT)
         self.axes, self.keepdim, self.corr = axes, keepdim, correction
-        return a.std(axis=axes, ddof=correction, keepdims=keepdim)
+        return _c(a.std(axis=axes, ddof=correction, keepdims=keepdim))
 
     def backward(self, g):
         a, r = self.saved()
@@ -182,8 +187,8 @@ class AmaxBackward0(Op):
     def forward(self, a, axes, keepdim, is_max):
         self.save(self=self.inputs[0], result=RESULT)
         self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
-        return a.max(axis=axes, keepdims=keepdim) if is_max else a.min(axis=axes,
-                                                                        keepdims=keepdim)
+        return _c(a.max(axis=axes, keepdims=keepdim) if is_max else
+                  a.min(axis=axes, keepdims=keepdim))
 
     def backward(self, g):
         a, r = self.saved()
@@ -215,8 +220,8 @@ class MaxBackward0(Op):
         self.idx = idx_k
         if not keepdim:
             vals = vals.squeeze(dim)
-            return vals, idx
-        return vals, idx_k
+            return _c(vals), _c(idx)
+        return _c(vals), _c(idx_k)
 
     def num_outputs(self) -> int:
         return 2
@@ -242,8 +247,10 @@ class SoftmaxBackward0(Op):
         self.dim = dim
         self.save(result=RESULT)
         xp = B.get_array_module(a)
+        if a.size == 0:
+            return a.copy()
         e = xp.exp(a - a.max(axis=dim, keepdims=True))
-        return e / e.sum(axis=dim, keepdims=True)
+        return _c(e / e.sum(axis=dim, keepdims=True))
 
     def backward(self, g):
         (r,) = self.saved()
@@ -255,8 +262,10 @@ class LogSoftmaxBackward0(Op):
         self.dim = dim
         self.save(result=RESULT)
         xp = B.get_array_module(a)
+        if a.size == 0:
+            return a.copy()
         s = a - a.max(axis=dim, keepdims=True)
-        return s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+        return _c(s - xp.log(xp.exp(s).sum(axis=dim, keepdims=True)))
 
     def backward(self, g):
         (r,) = self.saved()
@@ -268,10 +277,12 @@ class LogsumexpBackward0(Op):
         self.save(self=self.inputs[0], result=RESULT)
         self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
         xp = B.get_array_module(a)
+        if a.size == 0:  # log(sum of nothing) = -inf
+            return xp.log(a.sum(axis=axes, keepdims=keepdim))
         m = a.max(axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         r = xp.log(xp.exp(a - m).sum(axis=axes, keepdims=True)) + m
-        return r if keepdim else r.squeeze(axis=axes)
+        return _c(r if keepdim else r.squeeze(axis=axes))
 
     def backward(self, g):
         a, r = self.saved()
@@ -356,6 +367,7 @@ def _maxmin(input: Any, dim: Any, keepdim: bool, is_max: bool) -> Any:
         from .arith import maximum, minimum
         return maximum(input, dim) if is_max else minimum(input, dim)
     if dim is None:
+        _check_nonempty(input, None, "max" if is_max else "min", RuntimeError)
         return apply(MaxBackward1 if is_max else MinBackward1, (input,), is_max=is_max)
     d = input._wrap_dim(dim)
     if input._data.shape and input._data.shape[d] == 0:
@@ -378,13 +390,31 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: 
     return _maxmin(input, dim, keepdim, False)
 
 
+def _check_nonempty(input: Tensor, axes: tuple | None, name: str, exc: type) -> None:
+    """PyTorch's errors for max-like reductions over nothing."""
+    shape = input._data.shape
+    if not axes:
+        if input._data.size == 0:
+            extra = "" if exc is IndexError else \
+                " Specify the reduction dim with the 'dim' argument."
+            raise exc(f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+                      + extra)
+        return
+    for d in axes:
+        if shape and shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 @register("amax")
 def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    return apply(AmaxBackward0, (input,), axes=_dims(input, dim), keepdim=keepdim, is_max=True)
+    axes = _dims(input, dim)
+    _check_nonempty(input, axes, "amax", RuntimeError)
+    return apply(AmaxBackward0, (input,), axes=axes, keepdim=keepdim, is_max=True)
 
 
 @register("amin")
 def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    _check_nonempty(input, _dims(input, dim), "amin", RuntimeError)
     return apply(AminBackward0, (input,), axes=_dims(input, dim), keepdim=keepdim,
                  is_max=False)
 
@@ -394,6 +424,7 @@ def _arg(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Tensor:
         raise RuntimeError(f"arg{'max' if is_max else 'min'}(): does not support bool input")
     if dim is not None:
         input._wrap_dim(dim)  # IndexError when out of range
+    _check_nonempty(input, _dims(input, dim), f"arg{'max' if is_max else 'min'}", IndexError)
 
     def fn(a):
         xp = B.get_array_module(a)

@@ -213,7 +213,10 @@ class SqueezeBackward2(SqueezeBackward0):
 
 
 class SqueezeBackward4(SqueezeBackward0):
-    """``squeeze_(dim)`` (in place on a fresh result, as matmul's 1-D @ 2-D does)."""
+    """``squeeze_(dim)`` (in place on a fresh result, as matmul's 1-D @ 2-D does: the
+    result is that tensor itself, not a view of it)."""
+
+    _is_view = False
 
 
 @register("squeeze")
@@ -254,7 +257,14 @@ class ExpandBackward0(Op):
     def forward(self, a, shape):
         self.in_shape = a.shape
         xp = B.get_array_module(a)
-        return xp.broadcast_to(a, shape)
+        if xp is not np:
+            return xp.broadcast_to(a, shape)
+        # a writable view (np.broadcast_to's is read-only): torch lets one write through
+        # e.g. expanded[0]; writes that hit one element twice are refused by the op
+        lead = len(shape) - a.ndim
+        strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else st for n, m, st in
+                                      zip(a.shape, shape[lead:], a.strides))
+        return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
 
     def backward(self, g):
         from ._core import sum_to

@@ -163,7 +163,22 @@ class ReluBackward0(Op):
 
     def backward(self, g):
         (r,) = self.saved()
-        return g * (r > 0)
+        return apply(ThresholdBackwardBackward0, (g, r))
+
+
+class ThresholdBackwardBackward0(Op):
+    """relu's backward, ``threshold_backward(grad, result, 0)``, as a node of its own: the
+    gradient passes where the result is positive, and the result gets a zero gradient (so
+    higher-order backward reaches relu's node, with zeros, as in PyTorch)."""
+
+    def forward(self, g, r):
+        self.mask = r > 0
+        return g * self.mask
+
+    def backward(self, gg):
+        n = self.needs
+        return (gg * Tensor._wrap(self.mask) if n[0] else None,
+                gg.new_zeros(tuple(gg.shape)) if n[1] else None)
 
 
 class AbsBackward0(Op):
@@ -208,7 +223,7 @@ class _ZeroGrad(Op):
         return self.fn(a)
 
     def backward(self, g):
-        return g * 0
+        return g.new_zeros(tuple(g.shape))  # zeros_like(grad): no nan * 0, no graph
 
 
 def _zg(name: str, fn: Any) -> type:
@@ -535,8 +550,12 @@ class CopyBackwards(_Write):
 def _write(self: Tensor, cls: type, src: Tensor | None, value: Any) -> Tensor:
     from ..autograd import events, grad_mode
     from ._core import check_inplace
-    from ._inplace import check_overlap, rebase
+    from ._inplace import rebase
     check_inplace(self)
+    if cls is CopyBackwards:  # (fill_ and zero_ may write an expanded tensor)
+        from ._inplace import check_overlap, check_partial_overlap
+        check_overlap(self)
+        check_partial_overlap(self, (src,))
     tracked = grad_mode._state.enabled and (self._rg or (src is not None and src._rg))
     if not tracked:
         if src is not None:
@@ -547,7 +566,6 @@ def _write(self: Tensor, cls: type, src: Tensor | None, value: Any) -> Tensor:
         if events.enabled and cls is ZeroBackward0:
             events.emit("grad_reset", tensor=self, how="zero_")
         return self
-    check_overlap(self)
     from ._inplace import _pre_write_alias_of
     inputs = (_pre_write_alias_of(self),) if src is None else (_pre_write_alias_of(self), src)
     r = apply(cls, inputs, src=src._data if src is not None else None, value=value) \
