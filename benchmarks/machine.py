@@ -60,8 +60,11 @@ def _blas() -> str:
 def facts() -> dict[str, Any]:
     out: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _git("rev-parse", "--short", "HEAD") or "unknown",
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        # (BENCH_COMMIT names the commit of a tree exported with ``git archive``)
+        "commit": os.environ.get("BENCH_COMMIT") or _git("rev-parse", "--short", "HEAD")
+        or "unknown",
+        "dirty": not os.environ.get("BENCH_COMMIT")
+        and bool(_git("status", "--porcelain", "--untracked-files=no")),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": _cpu_model(),

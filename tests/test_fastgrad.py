@@ -181,10 +181,10 @@ def test_inplace_ufunc_path_matches_general_path(method, dt):
         assert fast._version.v == slow._version.v == 1
 
 
-def _varied_run(listen: bool):
+def _varied_run(listen: bool, arrays: bool = True):
     """A backward that mixes array formulas, Tensor-only nodes (a custom Function, cat),
     hooks, retain_grad, 0-d outputs, a float64 leaf and a second accumulation."""
-    from autograd_viz.autograd import events
+    from autograd_viz.autograd import engine, events
 
     class Twice(av.autograd.Function):
         @staticmethod
@@ -209,16 +209,28 @@ def _varied_run(listen: bool):
     s = (v[:4] * d.float()).sum() + (v[4:] ** 2).mean()
     w.register_hook(lambda g: log.append(("w", g.tolist())))
     s.grad_fn.register_hook(lambda gi, go: log.append(("post", [x.tolist() for x in go])))
-    sub = events.subscribe(lambda kind, p: None) if listen else None
+    seen = []
+
+    def listener(kind, p):
+        if kind != "op_untracked":  # (the Tensor path's own arithmetic inside backward)
+            seen.append((kind, p.get("node").name() if p.get("node") is not None else None,
+                         [g.tolist() for g in p.get("grads_in", ())],
+                         [None if g is None else g.tolist() for g in p.get("grads_out", ())]))
+
+    sub = events.subscribe(listener) if listen else None
+    old, engine.ARRAY_GRADS = engine.ARRAY_GRADS, arrays
     try:
         s.backward()
     finally:
+        engine.ARRAY_GRADS = old
         if sub is not None:
             sub.remove()
-    return [t.grad._data.tobytes() for t in (a, w, d, h)] + [t.grad.dtype for t in (a, d)], log
+    grads = [t.grad._data.tobytes() for t in (a, w, d, h)] + [t.grad.dtype for t in (a, d)]
+    return grads, log, seen
 
 
-def test_engine_array_mode_matches_tensor_mode():
-    """Grads kept as arrays between nodes (no listener) and as Tensors (a listener
-    subscribed) give the same bits, the same hook calls, the same retained grads."""
-    assert _varied_run(False) == _varied_run(True)
+@pytest.mark.parametrize("listen", [False, True])
+def test_engine_array_mode_matches_tensor_mode(listen):
+    """Grads kept as arrays between nodes and as Tensors (``engine.ARRAY_GRADS = False``) give
+    the same bits, hook calls, retained grads, and (with a listener) the same events."""
+    assert _varied_run(listen, arrays=True) == _varied_run(listen, arrays=False)

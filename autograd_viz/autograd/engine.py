@@ -49,6 +49,10 @@ def _wrap(data: Any) -> Any:
 
 _Tensor: Any = None  # the Tensor class, set by the first ``_wrap``
 
+#: Keep grads as arrays between nodes when backward builds no graph (False: always Tensors,
+#: the reference path the tests compare with).
+ARRAY_GRADS = True
+
 
 # -- grads as arrays: a backward without graph or listener keeps them so between nodes ------
 def _as_grad(x: Any) -> Any:
@@ -229,8 +233,9 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
         _wrap(np.zeros(0))  # (looks up the Tensor class)
     # Without create_graph, listener or capture, grads travel between nodes as arrays (the
     # nodes' ``_fast_arrays`` formulas); they become Tensors only where one is needed: a hook,
-    # retain_grad, a node without an array formula, .grad.
-    raw = not create_graph and not events.enabled and capture is None
+    # retain_grad, a node without an array formula, .grad. (With a listener the Tensor path
+    # is faster: every event carries Tensors.)
+    raw = ARRAY_GRADS and not create_graph and not events.enabled and capture is None
     add = _add if create_graph else _add_raw if raw else _add_arrays
     heappop, heappush = heapq.heappop, heapq.heappush
     with grad_mode.set_grad_enabled(create_graph):
@@ -265,10 +270,10 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                         if raw:
                             buf = _tensors(buf)
                         buf = _call_pre_hooks(run, node, buf)
-                    if raw and not isinstance(buf[0], _Tensor):
+                    if raw and not events.enabled and not isinstance(buf[0], _Tensor):
                         _accumulate_array(node, buf[0])
                     else:
-                        accumulate(run, node, buf[0], create_graph)
+                        accumulate(run, node, _as_grad(buf[0]), create_graph)
                     step += 1
                     if events.enabled:  # (a listener may have subscribed in a hook)
                         events.emit("node_executed", run=run, step=step, node=node,
