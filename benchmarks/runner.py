@@ -107,8 +107,13 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
          "load_start": machine.load()}
     t_start = time.perf_counter()
     rounds = ({"chain1": 3, "chain64": 3, "mlp3": 3, "mlp4": 1, "conv": 2} if quick else
-              {"chain1": 41, "chain64": 31, "mlp3": 25, "mlp4": 11, "conv": 21})
+              {"chain1": 61, "chain64": 41, "mlp3": 41, "mlp4": 15, "conv": 31})
     min_sample = 0.001 if quick else 0.005
+
+    # memory first, so that the process's peak RSS is the training loop's
+    steps = 300 if quick else 10_000
+    _log(f"-- memory: {steps}-step training loop")
+    R["memory"] = memory.training_loop_rss(steps)
 
     rows = []
     for key, label, unit, target in WORKLOADS:
@@ -137,7 +142,7 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
         _, f = chain.MAKERS[impl](arrs)
         fwd[f"{impl} on"] = (lambda f=f: f(True))
         fwd[f"{impl} off"] = (lambda f=f: f(False))
-    st = interleaved(fwd, 5 if quick else 61, min_sample_s=min_sample)
+    st = interleaved(fwd, 5 if quick else 81, min_sample_s=min_sample)
     us = {k: v.median / chain.N_OPS * 1e6 for k, v in st.items()}
     R["grad_cost"] = {"us_per_op": us,
                       "cost": {i: us[f"{i} on"] - us[f"{i} off"] for i in ("autograd_viz",
@@ -153,7 +158,7 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
             if fns is None:
                 R["viz_overhead"][name] = {"skipped": why}
                 continue
-            st = interleaved(fns, 3 if quick else 31, min_sample_s=min_sample)
+            st = interleaved(fns, 3 if quick else 41, min_sample_s=min_sample)
             plain, other = (v.median / chain.N_OPS * 1e6 for v in st.values())
             R["viz_overhead"][name] = {"plain_us": plain, "us": other, "ratio": other / plain}
         except Exception as e:  # noqa: BLE001 - report, don't die: code under construction
@@ -172,11 +177,6 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
                                                  timeout_s=2 if quick else 30)
         except Exception as e:  # noqa: BLE001
             R["dot"][n] = {"skipped": f"failed: {type(e).__name__}: {e}"}
-
-    # memory
-    steps = 300 if quick else 10_000
-    _log(f"-- memory: {steps}-step training loop")
-    R["memory"] = memory.training_loop_rss(steps)
 
     # GPU
     ok, why = gpu.available()
