@@ -181,7 +181,7 @@ def markdown(R: dict, before: dict | None = None) -> str:
             "| workload | unit | " + " | ".join(NAMES[i] for i in impls) + " | "
             + " | ".join(f"{NAMES[i]} / torch" for i in impls if i != "torch")
             + " | spread (IQR/median) av, torch | same result as torch |",
-            "|" + "---|" * (3 + 2 * len(impls)) + "---|"]
+            "|" + "---|" * (2 + len(impls) + len(impls) - 1 + 2)]
     for w in R["workloads"]:
         checks = ", ".join(f"{SHORT[i]} {c}" for i, c in w["checks"].items() if c != "ok")
         out.append(f"| {w['label']} | {w['unit']} | "
