@@ -107,7 +107,7 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
          "load_start": machine.load()}
     t_start = time.perf_counter()
     rounds = ({"chain1": 3, "chain64": 3, "mlp3": 3, "mlp4": 1, "conv": 2} if quick else
-              {"chain1": 61, "chain64": 41, "mlp3": 41, "mlp4": 15, "conv": 31})
+              {"chain1": 101, "chain64": 81, "mlp3": 81, "mlp4": 25, "conv": 61})
     min_sample = 0.001 if quick else 0.005
 
     # memory first, so that the process's peak RSS is the training loop's
