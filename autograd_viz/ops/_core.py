@@ -55,10 +55,26 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     return tensor(x, device=like.device if like is not None else None)
 
 
+def check_broadcast(a: Tensor, b: Tensor) -> None:
+    """PyTorch's error for shapes that do not broadcast (NumPy's would be a ValueError)."""
+    sa, sb = a._data.shape, b._data.shape
+    if sa == sb:
+        return
+    n = max(len(sa), len(sb))
+    for k in range(1, n + 1):
+        x = sa[-k] if k <= len(sa) else 1
+        y = sb[-k] if k <= len(sb) else 1
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                               f"({y}) at non-singleton dimension {n - k}")
+
+
 def promote(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Two operands as tensors of PyTorch's common dtype (Python scalars don't widen)."""
     if type(a) is Tensor and type(b) is Tensor or (isinstance(a, Tensor)
                                                    and isinstance(b, Tensor)):
+        if a._data.shape != b._data.shape:
+            check_broadcast(a, b)
         if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
             _check_device(a, b)
             return a, b

@@ -229,8 +229,8 @@ def _check_array(t: Tensor, dim: int, arr: Any) -> None:
     if arr.dtype == bool:
         if arr.shape != shape[dim:dim + arr.ndim]:
             raise IndexError(f"The shape of the mask {list(arr.shape)} at index {dim} does not "
-                             f"match the shape of the indexed tensor "
-                             f"{list(shape[dim:dim + arr.ndim])} at index {dim}")
+                             f"match the shape of the indexed tensor {list(shape)} at index "
+                             f"{dim}")
         return
     size = shape[dim]
     if arr.size and (int(arr.max()) >= size or int(arr.min()) < -size):
@@ -385,6 +385,9 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
             dst._data[adv] = vd
         self._version.v += 1
         return
+    if grad_mode._state.enabled and self._rg and self.grad_fn is None and not whole:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
     check_inplace(self)
     if adv is not None:
         cls = IndexPutBackward0 if whole else CopySlices

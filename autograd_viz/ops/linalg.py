@@ -9,7 +9,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd.function import Op
 from ..tensor import Tensor
-from ._core import apply, check_out, not_implemented, register, require_tensor
+from ._core import _pretty, apply, check_out, not_implemented, register, require_tensor
 
 
 def _dtname(t: Tensor) -> str:
@@ -19,9 +19,8 @@ def _dtname(t: Tensor) -> str:
 
 def _check_same_dtype(a: Tensor, b: Tensor, what: str) -> None:
     if a._data.dtype != b._data.dtype:
-        raise RuntimeError(f"{what}: expected m1 and m2 to have the same dtype, but got: "
-                           f"{a.dtype.name} != {b.dtype.name}".replace(
-                               a.dtype.name, _long(a)).replace(b.dtype.name, _long(b)))
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_long(a)} != "
+                           f"{_long(b)}")
 
 
 def _long(t: Tensor) -> str:
@@ -141,8 +140,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
         raise not_implemented("dot", B.bool_)
     if input._data.dtype != tensor._data.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
-                           f"{input.dtype.name.capitalize()} and "
-                           f"{tensor.dtype.name.capitalize()}")
+                           f"{_pretty(input.dtype)} and {_pretty(tensor.dtype)}")
     return apply(DotBackward0, (input, tensor))
 
 
@@ -204,11 +202,9 @@ def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
             return matmul(a.squeeze(0), b)
         if bb[0] == 1 and b.requires_grad:
             return matmul(a, b.squeeze(0))
-    try:
-        batch = np.broadcast_shapes(ba, bb)
-    except ValueError:
-        raise RuntimeError(f"The size of tensor a ({ba}) must match the size of tensor b "
-                           f"({bb}) at non-singleton dimension") from None
+    from ._core import check_broadcast
+    check_broadcast(Tensor._wrap(np.empty(ba, dtype=bool)), Tensor._wrap(np.empty(bb, dtype=bool)))
+    batch = np.broadcast_shapes(ba, bb)
     if m1 != m2:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{int(np.prod(batch))}, {m1}] but got: [{int(np.prod(batch))}, "

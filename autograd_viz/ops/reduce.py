@@ -9,7 +9,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd.function import RESULT, Op
 from ..tensor import Tensor
-from ._core import apply, apply_multi, check_out, register
+from ._core import _pretty, apply, apply_multi, check_out, register
 
 ReturnTypes = namedtuple("ReturnTypes", ["values", "indices"])
 
@@ -68,7 +68,7 @@ class MeanBackward0(Op):
         if a.dtype.kind in "biu" and dtype is None:
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
                                f"either a floating point or complex dtype. Got: "
-                               f"{B.from_np(a.dtype).name.capitalize()}")
+                               f"{_pretty(B.from_np(a.dtype))}")
         self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
         n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
         self.n = n

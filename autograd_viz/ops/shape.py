@@ -277,9 +277,9 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
     sizes = _size_args(sizes)
     shp = self._data.shape
     if len(sizes) < len(shp):
-        raise RuntimeError(f"expand(torch.FloatTensor{{{list(shp)}}}, size={list(sizes)}): the "
-                           "number of sizes provided ({}) must be greater or equal to the number "
-                           "of dimensions in the tensor ({})".format(len(sizes), len(shp)))
+        raise RuntimeError(f"expand({self._type_name()}{{{list(shp)}}}, size={list(sizes)}): "
+                           f"the number of sizes provided ({len(sizes)}) must be greater or "
+                           f"equal to the number of dimensions in the tensor ({len(shp)})")
     lead = len(sizes) - len(shp)
     out = []
     for i, s in enumerate(sizes):

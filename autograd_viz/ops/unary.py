@@ -8,7 +8,16 @@ import numpy as np
 from .. import _backend as B
 from ..autograd.function import RESULT, Op
 from ..tensor import Tensor
-from ._core import apply, check_out, inplace, not_implemented, promote, register, sum_to
+from ._core import (
+    _pretty,
+    apply,
+    check_out,
+    inplace,
+    not_implemented,
+    promote,
+    register,
+    sum_to,
+)
 
 
 def _xp(a):
@@ -422,7 +431,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor:
             condition = condition.bool()
         else:
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
-                               f"tensor with dtype {condition.dtype.name.capitalize()}")
+                               f"tensor with dtype {_pretty(condition.dtype)}")
     a, b = promote(input, other)
     return apply(WhereBackward0, (a, b), condition=condition)
 
