@@ -203,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                    help="take medians of CPU time of this process (default; leaves out time "
                         "the scheduler gives to other processes) or of wall time")
+    p.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
+                   help="measure nothing: print and write the table of an earlier run's "
+                        "results.json (e.g. after editing OPTIMISATIONS.md)")
     a = p.parse_args(argv)
-    R = run(a.quick, a.threads, a.clock)
+    R = json.loads(a.render.read_text()) if a.render else run(a.quick, a.threads, a.clock)
     before = None
     if a.baseline and a.baseline.exists() and not a.save_baseline:
         before = json.loads(a.baseline.read_text())
@@ -212,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     out = a.out if a.out is not None else (None if a.quick else HERE / "RESULTS.md")
     if out is not None:
         out.write_text(report.markdown(R, before))
-        out.with_name("results.json").write_text(json.dumps(_jsonable(R), indent=1))
+        if not a.render:
+            out.with_name("results.json").write_text(json.dumps(_jsonable(R), indent=1))
         _log(f"wrote {out}")
     if a.save_baseline:
         a.baseline.write_text(json.dumps(_jsonable(R), indent=1))
