@@ -359,6 +359,63 @@ def test_flushing_the_log_early_changes_nothing(monkeypatch):
     assert [t.version for t in a.tensors if t.name == "x"] == [0, 1]
 
 
+def test_a_dropped_recorder_goes_at_once():
+    """No reference cycle: the recorder (and the graph its log keeps alive) is freed by
+    reference counting, not left to the cyclic garbage collector."""
+    import gc
+    import weakref
+
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    gc.disable()
+    try:
+        with viz.record() as rec:
+            y = (x * 3).sum()
+            y.backward()
+        refs = weakref.ref(rec), weakref.ref(y.grad_fn)
+        del rec, y
+        assert [r() for r in refs] == [None, None]
+    finally:
+        gc.enable()
+
+
+def test_values_are_copied_when_heard_even_if_changed_in_place_later():
+    x = av.tensor([1.0], requires_grad=True)
+    with viz.record() as rec:
+        y = x * 2
+        z = y * 3
+        y.register_hook(lambda g: g.mul_(10))  # changes the flowing gradient in place
+        z.backward()
+        with av.no_grad():
+            x.mul_(5)  # and the leaf's value afterwards
+    g = rec.graph()
+    steps = g.runs[0].steps
+    assert [g.label(s.op) for s in steps[:2]] == ["MulBackward0", "MulBackward0"]
+    assert _vals(steps[0].grads_out[0]) == [3.0]  # as it left the first node
+    assert _vals(steps[1].grads_in[0]) == [30.0]  # after the hook
+    assert _vals(g.tensors[0].value) == [1.0]
+
+
+def test_gradients_given_as_bare_arrays_are_recorded_alike():
+    """The engine may hand the recorder its gradient arrays instead of Tensors."""
+    bare = viz.Recorder()
+
+    def as_arrays(kind, p):
+        if kind == "node_executed":
+            p = dict(p)
+            for key in ("grads_in", "grads_out"):
+                p[key] = tuple(None if t is None else t._data for t in p[key])
+        bare._on_event(kind, p)
+
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    big = av.ones(100, requires_grad=True)
+    with viz.record() as rec, events.subscribe(as_arrays):
+        ((x * x).sum() + (big * 2).sum()).backward()
+    a, b = rec.graph(), bare.graph()
+    assert a.runs == b.runs and a.runs[0].steps and not b.notes
+    assert any(p is not None and p.hist is not None
+               for s in b.runs[0].steps for p in s.grads_out)
+
+
 def test_recording_on_each_device(device):
     x = av.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True, device=device)
     big = av.ones(1000, device=device) * 2

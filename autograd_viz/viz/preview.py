@@ -108,7 +108,7 @@ def grab(t: Any) -> Any:
     copy of a small host array, else a full :func:`snapshot`. Used on the hot path."""
     if t is None:
         return None
-    data = t._data
+    data = getattr(t, "_data", t)  # a Tensor, or a bare array
     if type(data) is np.ndarray and data.size <= SMALL_NUMEL:
         return data.copy()
     return snapshot(t)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from autograd_viz.autograd import events
 
 from . import capture
@@ -24,7 +26,9 @@ from .model import (
     RetainCapture,
 )
 from .names import names_from_mapping, names_from_namespace
-from .preview import as_snapshot, grab
+from .preview import SMALL_NUMEL, as_snapshot, grab, snapshot
+
+_ndarray = np.ndarray
 
 
 class _Run:
@@ -61,11 +65,21 @@ def _seq(x: Any) -> list[Any]:
 
 
 def _grabs(x: Any) -> list[Any]:
+    """Copies of the values of a tensor or a sequence of tensors (None kept); bare arrays
+    are taken as the values themselves."""
     if x is None:
         return []
     if isinstance(x, (list, tuple)):
-        return [None if g is None else grab(g) for g in x]
+        return [None if t is None else grab(t) for t in x]
     return [grab(x)]
+
+
+def _saved_items(saved: Any) -> list[tuple[str, Any]]:
+    """``Node.saved_items()`` from the saved list as it was when the node was made (the
+    engine replaces a node's list, never edits it, once the node exists)."""
+    if not saved:
+        return []
+    return [(s.name, s.tensor) for s in saved if s is not None and not isinstance(s, str)]
 
 
 def _pv(x: Any) -> Preview | None:
@@ -110,17 +124,6 @@ class Recorder:
         self._incomplete = False
         self._error: str | None = None
         self._notes: list[str] = []
-        self._replay_handlers = {
-            "node_created": self._node_created,
-            "op_untracked": self._op_untracked,
-            "backward_begin": self._backward_begin,
-            "node_executed": self._node_executed,
-            "hook_called": self._hook_called,
-            "grad_accumulated": self._grad_accumulated,
-            "retain_grad": self._retain_grad,
-            "backward_end": self._backward_end,
-            "grad_reset": self._grad_reset,
-        }
         if names:
             self.set_names(names)
 
@@ -240,6 +243,12 @@ class Recorder:
         )
 
     # -- live: log each event with copies of its values ---------------------------------
+    #
+    # This runs for every op and every backward step while recording, so the two frequent
+    # events take a short path: no call that can be inlined, one tuple per event, values
+    # copied (they may change in place later) but nothing else computed. ``_seen`` holds
+    # ``id()``s of the tensors whose values are already copied since the last replay: they
+    # are all referenced by payloads in the log until then, so no id can be reused meanwhile.
     def _on_event(self, kind: str, p: dict[str, Any]) -> None:
         try:
             if kind == "node_created":
@@ -247,31 +256,63 @@ class Recorder:
                 if live and not live[-1][1]:
                     return  # the engine's own work inside backward
                 seen = self._seen
-                in_snaps = None
                 ins = p["inputs"]
-                for i, t in enumerate(ins):
-                    if t is not None and t.uid not in seen:
-                        seen.add(t.uid)
-                        if in_snaps is None:
-                            in_snaps = [None] * len(ins)
-                        in_snaps[i] = grab(t)
+                in_snaps = None
+                for t in ins:
+                    if t is not None and id(t) not in seen:  # rare: most inputs were outputs
+                        in_snaps = self._first_seen(ins)
+                        break
                 outs = p["outputs"]
-                out_snaps = [grab(outs[0])] if len(outs) == 1 else [grab(t) for t in outs]
-                self._log.append((kind, p, live[-1][0] if live else None, in_snaps, out_snaps,
-                                  p["node"].saved_items()))
-                if len(self._log) >= self.FLUSH_EVENTS and not live:
+                if len(outs) == 1:  # kept bare, not in a list (see _node_created)
+                    t = outs[0]
+                    seen.add(id(t))
+                    d = t._data
+                    out_snaps = (d.copy() if type(d) is _ndarray and d.size <= SMALL_NUMEL
+                                 else snapshot(t))
+                else:
+                    seen.update(map(id, outs))
+                    out_snaps = [grab(t) for t in outs]
+                node = p["node"]
+                saved = node._saved
+                log = self._log
+                log.append((kind, node, ins, outs, p.get("grad_enabled", True),
+                            live[-1][0] if live else None, in_snaps, out_snaps,
+                            tuple(saved) if saved else None))
+                if len(log) >= self.FLUSH_EVENTS and not live:
                     self._replay()
+                return
+            if kind == "node_executed":
+                # grab() inlined, in loops (a comprehension would make a function each time)
+                gin: list[Any] = []
+                gout: list[Any] = []
+                try:
+                    for t in p["grads_in"]:
+                        if t is None:
+                            gin.append(None)
+                        else:  # a Tensor, or a bare NumPy array
+                            d = t if type(t) is _ndarray else t._data
+                            gin.append(d.copy() if type(d) is _ndarray
+                                       and d.size <= SMALL_NUMEL else snapshot(t))
+                    for t in p["grads_out"]:
+                        if t is None:
+                            gout.append(None)
+                        else:
+                            d = t if type(t) is _ndarray else t._data
+                            gout.append(d.copy() if type(d) is _ndarray
+                                        and d.size <= SMALL_NUMEL else snapshot(t))
+                except AttributeError:  # other bare arrays (CuPy): the general path
+                    gin, gout = _grabs(p["grads_in"]), _grabs(p["grads_out"])
+                self._log.append((kind, p["run"], p["step"], p["node"], gin, gout))
                 return
             elif kind == "tensor_created":
                 return
             elif kind == "op_untracked":
                 if self._live:
                     return
+                outs = _seq(p.get("outputs"))
                 self._log.append((kind, p, None, self._first_seen(_seq(p.get("inputs"))),
-                                  _grabs(p.get("outputs"))))
-            elif kind == "node_executed":
-                self._log.append((kind, p, None, _grabs(p.get("grads_in")),
-                                  _grabs(p.get("grads_out"))))
+                                  _grabs(outs)))
+                self._seen.update(id(t) for t in outs if t is not None)
             elif kind == "hook_begin":
                 pos = capture.begin()
                 self._pending.append((p.get("run"), p.get("target"), p.get("kind"), pos))
@@ -314,12 +355,12 @@ class Recorder:
 
     def _first_seen(self, tensors: Any) -> list[Any] | None:
         """Copies of the values of tensors not seen before (None for the others); the set of
-        seen uids is emptied whenever the log is replayed (the builder knows them then)."""
+        seen ids is emptied whenever the log is replayed (the builder knows them then)."""
         seen = self._seen
         out = None
         for i, t in enumerate(tensors):
             if t is not None:
-                u = t.uid
+                u = id(t)
                 if u not in seen:
                     seen.add(u)
                     if out is None:
@@ -335,26 +376,27 @@ class Recorder:
     def _replay(self) -> None:
         log, self._log = self._log, []
         self._seen.clear()
+        handlers = _REPLAY
         for entry in log:
-            handler = self._replay_handlers.get(entry[0])
+            handler = handlers.get(entry[0])
             if handler is None:
                 continue
             try:
-                handler(*entry[1:])
+                handler(self, *entry[1:])
             except Exception as exc:  # noqa: BLE001 - one odd event must not lose the rest
                 self._note(f"recorder could not handle {entry[0]}: {_err(exc)}")
 
     def _run_of(self, p: dict[str, Any]) -> _Run | None:
         return self._by_key.get(p.get("run"))
 
-    def _node_created(self, p: dict, run_key: Any, in_snaps: Any, out_snaps: Any,
-                      saved: Any) -> None:
+    def _node_created(self, node: Any, inputs: Any, outputs: Any, grad_enabled: Any,
+                      run_key: Any, in_snaps: Any, out_snaps: Any, saved: Any) -> None:
         run = self._by_key.get(run_key) if run_key is not None else None
         self._b.add_node(
-            p["node"], _seq(p.get("inputs")), _seq(p.get("outputs")),
-            grad_enabled=p.get("grad_enabled", True),
-            created_in=None if run is None else run.id,
-            in_snaps=in_snaps, out_snaps=out_snaps, saved=saved,
+            node, _seq(inputs), _seq(outputs), grad_enabled=grad_enabled,
+            created_in=None if run is None else run.id, in_snaps=in_snaps,
+            out_snaps=out_snaps if type(out_snaps) is list else [out_snaps],
+            saved=_saved_items(saved),
         )
 
     def _op_untracked(self, p: dict, _: Any, in_snaps: Any, out_snaps: Any) -> None:
@@ -367,12 +409,12 @@ class Recorder:
         self._by_key[p.get("run")] = run
         self._active.append(run)
 
-    def _node_executed(self, p: dict, _: Any, gin: list, gout: list) -> None:
-        run = self._run_of(p)
+    def _node_executed(self, run_key: Any, step: Any, node: Any, gin: list, gout: list) -> None:
+        run = self._by_key.get(run_key)
         if run is None:
             return
-        op = self._b.op_for(p["node"])
-        run.steps.append((int(p.get("step", len(run.steps))), op, gin, gout))
+        op = self._b.op_for(node)
+        run.steps.append((int(step if step is not None else len(run.steps)), op, gin, gout))
 
     def _target(self, target: Any) -> tuple[str, str]:
         if isinstance(target, tuple):  # a non-leaf's hook: (its grad_fn, its output_nr)
@@ -441,6 +483,21 @@ class Recorder:
                                    as_snapshot(snap)).id
         rid = self._active[-1].id if self._active else None
         self._history.setdefault(tid, []).append(("reset", rid, how, snap))
+
+
+#: Replay handlers by event kind (functions, not bound methods: a Recorder holds no cycle,
+#: so it and everything its log references go as soon as it is dropped).
+_REPLAY = {
+    "node_created": Recorder._node_created,
+    "op_untracked": Recorder._op_untracked,
+    "backward_begin": Recorder._backward_begin,
+    "node_executed": Recorder._node_executed,
+    "hook_called": Recorder._hook_called,
+    "grad_accumulated": Recorder._grad_accumulated,
+    "retain_grad": Recorder._retain_grad,
+    "backward_end": Recorder._backward_end,
+    "grad_reset": Recorder._grad_reset,
+}
 
 
 def _same(a: Any, b: Any) -> bool:
