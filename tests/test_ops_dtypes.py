@@ -126,3 +126,35 @@ def test_float32_stays_float32_with_python_floats(torch) -> None:
     for y in (x * 2.5, 2.5 * x, x / 3, x ** 0.5, x - 1e-3, av.exp(x)):
         assert y.dtype is av.float32
     assert np.allclose((x / 3).numpy(), torch.tensor([1.0, 2.0]) / 3)
+
+
+MIXED = {
+    "add": lambda m, a, b: a + b, "sub": lambda m, a, b: a - b, "mul": lambda m, a, b: a * b,
+    "div": lambda m, a, b: a / b, "pow": lambda m, a, b: a.abs() ** b,
+    "maximum": lambda m, a, b: m.maximum(a, b), "where": lambda m, a, b: m.where(a > 0, a, b),
+    "clamp": lambda m, a, b: a.clamp(min=b), "cat": lambda m, a, b: m.cat([a, b.expand(3)]),
+    "fmod": lambda m, a, b: m.fmod(a, b), "iadd": lambda m, a, b: _inplace(a * 1, "add_", b),
+    "imul": lambda m, a, b: _inplace(a * 1, "mul_", b),
+}
+
+
+@pytest.mark.parametrize("op", list(MIXED))
+@pytest.mark.parametrize("dts", [("float32", "float64"), ("float64", "float32"),
+                                 ("float32", "s_float64"), ("float64", "s_float32")])
+def test_mixed_float_dtypes_grads(torch, op, dts) -> None:
+    """float32 with float64 operands that both require grad: one node whose edges are the
+    inputs (no cast nodes), the result dtype, and grads in each input's own dtype."""
+    from test_ops_table import graph_sig
+
+    def build(m):
+        a = m.tensor([0.5, -1.5, 2.0], dtype=getattr(m, dts[0]), requires_grad=True)
+        b = m.tensor([1.5, 0.25, -3.0] if not dts[1].startswith("s_") else 1.25,
+                     dtype=getattr(m, dts[1].removeprefix("s_")), requires_grad=True)
+        r = MIXED[op](m, a, b)
+        r.sum().backward()
+        return a, b, r
+    (aa, ab, ar), (ta, tb, tr) = build(av), build(torch)
+    assert_close(ar, tr, rtol=1e-6, what="result")
+    assert graph_sig([ar], [aa, ab]) == graph_sig([tr], [ta, tb])
+    assert_close(aa.grad, ta.grad, rtol=1e-6, what="grad a")
+    assert_close(ab.grad, tb.grad, rtol=1e-6, what="grad b")

@@ -104,9 +104,56 @@ def _check_device(a: Tensor, b: Tensor) -> None:
 def _cast_const(t: Tensor, dt: B.dtype) -> Tensor:
     if t._data.dtype == dt.np:
         return t
-    # a cast for promotion keeps the graph (the grad flows back in the input's dtype)
+    if t._rg and _state.enabled and dt.is_floating_point:
+        return CastProxy.of(t, dt)
     from .shape import to_dtype
     return to_dtype(t, dt, promotion=True)
+
+
+class CastProxy(Tensor):
+    """``t`` promoted to another floating dtype for one op, without a node of its own: it
+    stands at ``t``'s place in the graph (same edge, same version counter), and the op's
+    node casts the gradient back to ``t``'s dtype, as PyTorch's ops promote internally
+    (``f32 * f64`` is one ``MulBackward0`` whose edges are the two inputs)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def of(t: Tensor, dt: B.dtype) -> Tensor:
+        p = CastProxy._wrap(t._data.astype(dt.np), True)
+        p.grad_fn = t.grad_fn
+        p._output_nr = t._output_nr
+        p._version = t._version  # in-place writes to t invalidate what the op saved
+        p._acc = t._accumulator() if t.grad_fn is None else None
+        p.__dict__["_cast_from"] = t._data.dtype
+        p.__dict__["_cast_of"] = t
+        return p
+
+
+def _originals(inputs: tuple) -> tuple:
+    """The op's inputs as the user passed them (a CastProxy reports its tensor)."""
+    return tuple(t.__dict__["_cast_of"] if type(t) is CastProxy else t for t in inputs)
+
+
+_CASTBACK: dict = {}
+
+
+def _castback(node: Any, inputs: tuple) -> None:
+    """Give ``node`` (whose inputs include CastProxy) a class that casts its input grads
+    back to the dtypes the inputs had before promotion."""
+    cls = type(node)
+    sub = _CASTBACK.get(cls)
+    if sub is None:
+        def apply(self, grads, _base_apply=cls.apply):
+            out = _base_apply(self, grads)
+            return tuple(g if g is None or dt is None or g._data.dtype == dt
+                         else g.to(B.from_np(dt)) for g, dt in zip(out, self._in_dts))
+        sub = _CASTBACK[cls] = type(cls.__name__, (cls,), {
+            "__slots__": (), "apply": apply, "_name": cls._name or cls.__name__,
+            "_fast_backward": None, "_fast_arrays": None})
+    node.__class__ = sub
+    node._in_dts = tuple(t.__dict__["_cast_from"] if type(t) is CastProxy else None
+                         for t in inputs)
 
 
 def sum_to(g: Tensor, shape: Sequence[int], dt: Any = None) -> Tensor:
@@ -144,6 +191,10 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
     if track:
         node.needs = tuple([t._rg for t in inputs])
         node._saved = None
+        for t in inputs:
+            if type(t) is CastProxy:
+                _castback(node, inputs)
+                break
     else:
         node.needs = ()
     node.inputs = inputs
@@ -191,7 +242,7 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                     "the view first.")
     if events.enabled:
         if track and node is not None:
-            events.emit("node_created", node=node, inputs=inputs, outputs=(res,),
+            events.emit("node_created", node=node, inputs=_originals(inputs), outputs=(res,),
                         grad_enabled=True)
         else:
             events.emit("op_untracked", name=cls._name or cls.__name__, inputs=inputs,

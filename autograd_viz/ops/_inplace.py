@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import _backend as B
 from ..autograd import grad_mode
-from ..autograd.function import Op
+from ..autograd.function import Op, SavedTensor
 from ..tensor import Tensor
 
 _state = grad_mode._state
@@ -80,7 +80,7 @@ class _StaleMultiOutputView(Tensor):
 def check_overlap(t: Tensor) -> None:
     """PyTorch's internal-overlap check before writing into ``t`` (e.g. an expanded view)."""
     d = t._data
-    if any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape)):
+    if d.size and any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape)):
         raise RuntimeError(OVERLAP_MSG)
 
 
@@ -103,11 +103,24 @@ def check_partial_overlap(self: Tensor, args: Any) -> None:
 
 
 def partial_overlap(d: Any, o: Any) -> bool:
-    """True when arrays ``d`` and ``o`` share memory without being the same view."""
+    """torch's overlap status PARTIAL: arrays ``d`` and ``o`` share memory without being the
+    same view (torch only decides this for non-overlapping-and-dense layouts)."""
     if _ptr(d) == _ptr(o) and d.shape == o.shape and d.strides == o.strides:
+        return False
+    if not d.size or not o.size or not (_dense(d) and _dense(o)):
         return False
     (s0, s1), (o0, o1) = _span(d), _span(o)
     return s0 < o1 and o0 < s1
+
+
+def _dense(a: Any) -> bool:
+    """Non-overlapping and dense: the elements fill one block in some dimension order."""
+    expected = a.itemsize
+    for st, n in sorted((st, n) for st, n in zip(a.strides, a.shape) if n != 1):
+        if st != expected:
+            return False
+        expected *= n
+    return True
 
 
 def _span(a: Any) -> tuple:
@@ -124,17 +137,25 @@ def _ptr(a: Any) -> int:
 
 
 def region(root: Tensor, view: Tensor) -> np.ndarray:
-    """Flat indices into ``root`` of each element of ``view`` (an array of view's shape)."""
+    """Flat (C-order) indices into ``root`` of each element of ``view`` (view's shape),
+    from the two arrays' memory offsets, whatever the root's strides."""
     rd, vd = root._data, view._data
-    if not rd.flags.c_contiguous:
-        raise RuntimeError(
-            "autograd_viz does not support an in-place operation on a view of a "
-            "non-contiguous tensor that is part of the autograd graph; write to a .clone() "
-            "or call .contiguous() first.")
     size = rd.itemsize
-    idx = np.full(vd.shape, (_ptr(vd) - _ptr(rd)) // size, dtype=np.int64)
-    for k, (n, st) in enumerate(zip(vd.shape, vd.strides)):
-        shape = [1] * vd.ndim
+    r_off = _offsets(rd, size)
+    v_off = _offsets(vd, size) + (_ptr(vd) - _ptr(rd)) // size
+    if rd.flags.c_contiguous:
+        return v_off
+    lo = int(r_off.min()) if r_off.size else 0
+    pos = np.full(int(r_off.max()) - lo + 1 if r_off.size else 0, -1, dtype=np.int64)
+    pos[(r_off - lo).reshape(-1)] = np.arange(r_off.size, dtype=np.int64)
+    return pos[v_off - lo]
+
+
+def _offsets(a: Any, size: int) -> np.ndarray:
+    """Each element's offset from ``a``'s first element, in elements."""
+    idx = np.zeros(a.shape, dtype=np.int64)
+    for k, (n, st) in enumerate(zip(a.shape, a.strides)):
+        shape = [1] * a.ndim
         shape[k] = n
         idx += (np.arange(n, dtype=np.int64) * (st // size)).reshape(shape)
     return idx
@@ -196,6 +217,27 @@ def _pre_write_alias_of(self: Tensor) -> Tensor:
     return _pre_write_alias(self)
 
 
+def _saved_output(r: Tensor, name: str, view: Tensor | None) -> SavedTensor:
+    if view is None:
+        return SavedTensor(r, name)
+    saved = _SavedViewOutput(r, name)
+    saved.view = weakref.ref(view)
+    return saved
+
+
+class _SavedViewOutput(SavedTensor):
+    """The output of an in-place op on a view, as saved for backward: while the view lives
+    it unpacks as the view (whose history leads to the base's CopySlices), after that as
+    the op's own output (whose history is the op's node)."""
+
+    __slots__ = ("view",)
+
+    def unpack(self, node: Any) -> Any:
+        t = super().unpack(node)
+        v = self.view()
+        return v if v is not None else t
+
+
 def _edge(t: Tensor) -> tuple:
     if not t._rg:
         return (None, 0)
@@ -219,7 +261,12 @@ def rebase(self: Tensor, r: Tensor) -> Tensor:
     """Make ``self`` hold the value and the history of ``r`` (its out-of-place update, same
     shape), as PyTorch's in-place ops do. Returns ``self``."""
     if r.dtype is not self.dtype:
-        r = r.to(self.dtype)
+        if r.grad_fn is not None and r.dtype.is_floating_point:
+            # torch computes in the promoted dtype and writes self's: the same node, its
+            # output in self's dtype (the grads go back in each input's dtype anyway)
+            r._data = r._data.astype(self._data.dtype)
+        else:
+            r = r.to(self.dtype)
     root = self._base if is_tracked_view(self) else None
     idx = None
     if root is not None:
@@ -231,12 +278,16 @@ def rebase(self: Tensor, r: Tensor) -> Tensor:
     from ._core import _write_out
     _write_out(self, r._data, True, None)
     node = r.grad_fn
-    if node is not None and node._saved:  # a saved result is the written tensor itself
-        from ..autograd.function import SavedTensor
-        node._saved = [SavedTensor(self, s.name) if s is not None and s.tensor is r else s
-                       for s in node._saved]
+    if node is not None and node._saved:
+        # a saved result is the written value: it shares self's version counter from now
+        # on; its history is the op's node, or (torch's rule for a view written in place)
+        # the view's own current history while the view is alive
+        r._version = self._version
+        node._saved = [_saved_output(r, s.name, self if root is not None else None)
+                       if s is not None and s.tensor is r else s for s in node._saved]
     if root is None:
         self._set_grad_fn(node, r._output_nr)
+        self._backward_hooks = None  # hooks so far stay with the old value's node
         if old_retain:
             self.retain_grad()
         _regenerate(self, skip=None)
@@ -264,6 +315,7 @@ def _move_grad_fn(t: Tensor, node: Op) -> None:
     if retains:
         del t.grad_fn._retains[t._output_nr]
     t._set_grad_fn(node, 0)
+    t._backward_hooks = None  # hooks so far stay with the old value's node, as in torch
     if retains:
         t.retain_grad()
 

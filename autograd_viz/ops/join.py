@@ -42,8 +42,9 @@ class StackBackward0(Op):
 
 
 def _promote_all(tensors: Sequence[Tensor]) -> list[Tensor]:
+    from ._core import _cast_const
     dt = B.result_type(*tensors)
-    return [t if t._data.dtype == dt.np else t.to(dt) for t in tensors]
+    return [_cast_const(t, dt) for t in tensors]
 
 
 def _tensor_list(tensors: Any, fn: str) -> list:
