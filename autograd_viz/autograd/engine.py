@@ -184,7 +184,7 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
     deps: dict[Node, int] = {}
     order: list[Node] = []
     seen = set()
-    stack = [n for n, _ in roots]
+    stack = list(dict.fromkeys(n for n, _ in roots))  # one node may root several outputs
     for n in stack:
         seen.add(n)
     while stack:
