@@ -21,27 +21,7 @@ def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> 
     return data
 
 
-_detect_anomaly = False
-
-
-def set_detect_anomaly(mode: bool) -> None:
-    """Accepted for torch compatibility (autograd_viz's recorder shows where grads come from)."""
-    global _detect_anomaly
-    _detect_anomaly = bool(mode)
-
-
-class detect_anomaly:  # noqa: N801
-    def __init__(self, check_nan: bool = True) -> None:
-        pass
-
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, *exc: Any) -> None:
-        pass
-
-
 __all__ = ["Function", "FunctionCtx", "Node", "Variable", "backward", "grad", "no_grad",
            "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
            "gradcheck", "gradgradcheck", "GradcheckError", "RemovableHandle", "events",
-           "once_differentiable", "set_detect_anomaly", "detect_anomaly"]
+           "once_differentiable"]

@@ -54,8 +54,8 @@ class SavedTensor:
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [{t._type_name()} {list(t.shape)}], which is {out}, is "
                 f"at version {t._version.v}; expected version {self.version} instead. Hint: "
-                "enable anomaly detection to find the operation that failed to compute its "
-                "gradient, with autograd_viz.autograd.set_detect_anomaly(True).")
+                "record the code with autograd_viz.viz.record() (or %%autograd in Jupyter) "
+                "to see which in-place operation made the new version.")
         return t
 
 
