@@ -290,7 +290,7 @@ def rebase(self: Tensor, r: Tensor) -> Tensor:
         self._backward_hooks = None  # hooks so far stay with the old value's node
         if old_retain:
             self.retain_grad()
-        _regenerate(self, skip=None)
+        _regenerate(self, written=None)
         return self
     first = node.next_functions[0] if node is not None and node.next_functions else None
     wrap = (node is not None and r._output_nr == 0 and node.num_outputs() == 1
@@ -303,7 +303,7 @@ def rebase(self: Tensor, r: Tensor) -> Tensor:
     else:
         cs = _node(CopySlices, (root_edge, _edge(r)), fn=None, generic=True, **fields)
     _move_grad_fn(root, cs)
-    _regenerate(root, skip=None)
+    _regenerate(root, written=self)
     if old_retain:
         self.retain_grad()
     return self
@@ -320,21 +320,65 @@ def _move_grad_fn(t: Tensor, node: Op) -> None:
         t.retain_grad()
 
 
-def _regenerate(root: Tensor, skip: Tensor | None) -> None:
-    """Give every live view of ``root`` an ``AsStridedBackward0`` on root's current node."""
+def _regenerate(root: Tensor, written: Tensor | None) -> None:
+    """Give every live view of ``root`` an ``AsStridedBackward0`` on root's current node
+    (the written tensor at once; the others as torch does lazily: see _RegeneratedView)."""
     views = root.__dict__.get("_views")
     if not views or not root._rg:
         return
     edge = _edge(root)
     shape = tuple(root.shape)
     for w in list(views.values()):
-        if w is skip:
-            continue
-        if "_multi_view" in w.__dict__:  # torch: using it now raises
+        if "_multi_view" in w.__dict__ and w is not written:  # torch: using it now raises
             w.__class__ = _StaleMultiOutputView
             continue
         try:
             idx = region(root, w)
         except RuntimeError:
             continue
-        _move_grad_fn(w, _node(AsStridedBackward0, (edge,), idx=idx, root_shape=shape))
+        node = _node(AsStridedBackward0, (edge,), idx=idx, root_shape=shape)
+        if w is written:
+            _move_grad_fn(w, node)
+        else:
+            _regenerated(w, node)
+
+
+_GRAD_FN = Tensor.grad_fn  # the slot's descriptor (subclasses below shadow the name)
+
+
+def _regenerated(w: Tensor, node: Op) -> None:
+    """``w``'s history is now ``node``; a ``retain_grad()`` moves there only when w's
+    ``grad_fn`` is next read (torch regenerates a view's grad_fn lazily: until then the
+    old node keeps capturing)."""
+    old = _GRAD_FN.__get__(w)
+    d = w.__dict__
+    if "_retain_old" not in d and old is not None and old._retains is not None:
+        ref = old._retains.get(w._output_nr)
+        if ref is not None and ref() is w:
+            d["_retain_old"] = (old, w._output_nr)
+    _GRAD_FN.__set__(w, node)
+    w._output_nr = 0
+    w._rg = True
+    w._backward_hooks = None
+    if "_retain_old" in d and type(w) is Tensor:
+        w.__class__ = _RegeneratedView
+
+
+class _RegeneratedView(Tensor):
+    """A view whose history was regenerated while it retained grad: the first read of its
+    ``grad_fn`` moves the retain_grad to the new node (and the tensor back to Tensor)."""
+
+    __slots__ = ()
+
+    @property
+    def grad_fn(self):
+        node = _GRAD_FN.__get__(self)
+        old_fn, nr = self.__dict__.pop("_retain_old")
+        self.__class__ = Tensor
+        del old_fn._retains[nr]
+        self.retain_grad()
+        return node
+
+    @grad_fn.setter
+    def grad_fn(self, value):
+        _GRAD_FN.__set__(self, value)

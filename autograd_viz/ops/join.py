@@ -11,18 +11,28 @@ from ._core import apply, apply_multi, register
 
 
 class CatBackward0(Op):
+    """``cat``; 1-D empty tensors among others are inputs too (torch's legacy rule: they
+    are skipped in the concatenation and get an empty gradient)."""
+
     _out_rule = "cat"
-    def forward(self, *arrays, dim):
+
+    def forward(self, *arrays, dim, skip=()):
         self.dim = dim
-        self.sizes = [a.shape[dim] for a in arrays]
+        self.skip = skip
+        self.sizes = [a.shape[dim] if not sk else 0 for a, sk in zip(arrays, skip or
+                                                                     (False,) * len(arrays))]
         self.dts = [a.dtype for a in arrays]
         xp = B.get_array_module(arrays[0])
-        return xp.ascontiguousarray(xp.concatenate(arrays, axis=dim))
+        kept = [a for k, a in enumerate(arrays) if not (skip and skip[k])]
+        return xp.ascontiguousarray(xp.concatenate(kept, axis=dim))
 
     def backward(self, g):
         outs = []
         start = 0
-        for s, dt in zip(self.sizes, self.dts):
+        for k, (s, dt) in enumerate(zip(self.sizes, self.dts)):
+            if self.skip and self.skip[k]:
+                outs.append(g.new_zeros((0,)).to(B.from_np(dt)))
+                continue
             piece = g.narrow(self.dim, start, s)
             outs.append(piece if piece._data.dtype == dt else piece.to(B.from_np(dt)))
             start += s
@@ -64,12 +74,16 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
     tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    ref = next((t for t in tensors if t.ndim), tensors[0])
+    ref = next((t for t in tensors if t.ndim and tuple(t.shape) != (0,)), None)
+    if ref is None:
+        ref = next((t for t in tensors if t.ndim), tensors[0])
     if ref.ndim == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = ref._wrap_dim(dim)
-    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    skip = tuple(t.ndim == 1 and t.shape[0] == 0 and ref.ndim != 1 for t in tensors)
     for i, t in enumerate(tensors):
+        if skip[i]:
+            continue
         if t.ndim != ref.ndim:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} "
                                f"and {t.ndim}")
@@ -78,7 +92,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
                                    f"Expected size {ref.shape[k]} but got size {t.shape[k]} "
                                    f"for tensor number {i} in the list.")
-    return apply(CatBackward0, tuple(_promote_all(tensors)), out=out, dim=d)
+    return apply(CatBackward0, tuple(_promote_all(tensors)), out=out, dim=d,
+                 skip=skip if any(skip) else ())
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:

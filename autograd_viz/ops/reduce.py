@@ -1,6 +1,7 @@
 """Reductions (sum, mean, prod, var, std, max, min, ...) and softmax / log_softmax."""
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 from typing import Any
 
@@ -126,11 +127,25 @@ class VarBackward0(Op):
     def forward(self, a, axes, correction, keepdim):
         self.save(self=self.inputs[0])
         self.axes, self.keepdim, self.corr = axes, keepdim, correction
-        return _c(a.var(axis=axes, ddof=correction, keepdims=keepdim))
+        return _c(_var(a, axes, correction, keepdim))
 
     def backward(self, g):
         (a,) = self.saved()
         return _var_backward(g, a, self.axes, self.corr, self.keepdim)
+
+
+def _var(a: Any, axes: tuple | None, correction: float, keepdim: bool) -> Any:
+    """The variance with a corrected mean (two passes): equal values give exactly 0, as
+    torch's Welford reduction does (NumPy's var leaves rounding noise there, which std's
+    backward would turn into a finite gradient instead of torch's masked zero)."""
+    xp = B.get_array_module(a)
+    m = a.mean(axis=axes, keepdims=True)
+    m = m + (a - m).mean(axis=axes, keepdims=True)
+    d = a - m
+    n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return xp.true_divide((d * d).sum(axis=axes, keepdims=keepdim),
+                              builtins.max(n - correction, 0))
 
 
 def _var_backward(g: Tensor, a: Tensor, axes: tuple | None, corr: float,
@@ -154,7 +169,7 @@ class StdBackward0(Op):
     def forward(self, a, axes, correction, keepdim):
         self.save(self=self.inputs[0], result=RESULT)
         self.axes, self.keepdim, self.corr = axes, keepdim, correction
-        return _c(a.std(axis=axes, ddof=correction, keepdims=keepdim))
+        return _c(B.get_array_module(a).sqrt(_var(a, axes, correction, keepdim)))
 
     def backward(self, g):
         a, r = self.saved()
