@@ -21,6 +21,8 @@ from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import autograd_viz as av
 
+pytestmark = pytest.mark.filterwarnings("ignore")  # (dof <= 0, nan, ... on both sides)
+
 SLOW = os.environ.get("HYPOTHESIS_PROFILE") == "slow"
 
 
