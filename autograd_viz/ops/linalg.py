@@ -28,14 +28,23 @@ def _long(t: Tensor) -> str:
             "int64": "long int", "int32": "int"}.get(t.dtype.name, t.dtype.name)
 
 
-class MmBackward0(Op):
-    _out_rule = "mm"
+class _Product(Op):
+    """A matrix/vector product ``a @ b``: saves each input only when the other needs grad
+    (torch's names: ``self`` and ``_other``)."""
+
+    _other = "other"
+
     def forward(self, a, b):
         n = self.needs
         if n:
-            self.save(self=self.inputs[0] if n[1] else None,
-                      mat2=self.inputs[1] if n[0] else None)
+            self.save(**{"self": self.inputs[0] if n[1] else None,
+                         self._other: self.inputs[1] if n[0] else None})
         return a @ b
+
+
+class MmBackward0(_Product):
+    _out_rule = "mm"
+    _other = "mat2"
 
     def backward(self, g):
         a, b = self.saved()
@@ -43,13 +52,8 @@ class MmBackward0(Op):
                 a.t().mm(g) if a is not None else None)
 
 
-class BmmBackward0(Op):
-    def forward(self, a, b):
-        n = self.needs
-        if n:
-            self.save(self=self.inputs[0] if n[1] else None,
-                      mat2=self.inputs[1] if n[0] else None)
-        return a @ b
+class BmmBackward0(_Product):
+    _other = "mat2"
 
     def backward(self, g):
         a, b = self.saved()
@@ -57,26 +61,16 @@ class BmmBackward0(Op):
                 a.transpose(1, 2).bmm(g) if a is not None else None)
 
 
-class DotBackward0(Op):
-    def forward(self, a, b):
-        n = self.needs
-        if n:
-            self.save(self=self.inputs[0] if n[1] else None,
-                      tensor=self.inputs[1] if n[0] else None)
-        return a @ b
+class DotBackward0(_Product):
+    _other = "tensor"
 
     def backward(self, g):
         a, b = self.saved()
         return (g * b if b is not None else None, g * a if a is not None else None)
 
 
-class MvBackward0(Op):
-    def forward(self, a, v):
-        n = self.needs
-        if n:
-            self.save(self=self.inputs[0] if n[1] else None,
-                      vec=self.inputs[1] if n[0] else None)
-        return a @ v
+class MvBackward0(_Product):
+    _other = "vec"
 
     def backward(self, g):
         a, v = self.saved()
