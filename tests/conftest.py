@@ -47,7 +47,8 @@ def _register_hypothesis_profiles(config) -> str | None:
         from hypothesis import settings
     except ImportError:
         return None
-    settings.register_profile("ci", deadline=None, derandomize=False)
+    # CI runs the same examples every time (a red CI is reproducible); --slow explores
+    settings.register_profile("ci", deadline=None, derandomize=True, database=None)
     settings.register_profile("slow", max_examples=2000, deadline=None)
     name = os.environ.get("HYPOTHESIS_PROFILE") or ("slow" if config.getoption("--slow") else "ci")
     settings.load_profile(name)

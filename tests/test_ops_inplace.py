@@ -132,6 +132,23 @@ def test_overlapping_write_raises(torch) -> None:
             e.mul_(2)
 
 
+@pytest.mark.parametrize("how", ["backward", "grad"])
+def test_fill_through_expanded_view_raises_in_backward(torch, how) -> None:
+    """fill_ may write an expanded view (no overlap check), but backward then copies the
+    write's gradient into that overlapping geometry of the root's: torch raises there."""
+    for m in (torch, av):
+        x = m.tensor([2.0], requires_grad=True)
+        y = x * 1
+        e = y.expand(3)
+        e.fill_(1.0)
+        assert e.tolist() == [1.0, 1.0, 1.0]
+        with pytest.raises(RuntimeError, match="more than one element"):
+            if how == "backward":
+                y.sum().backward()
+            else:
+                m.autograd.grad(y.sum(), x)
+
+
 @pytest.mark.parametrize("op", ["mul_", "exp_", "pow_"])
 def test_saved_tensor_modified_raises(torch, op) -> None:
     """An in-place write on a tensor another node saved makes backward raise, as torch."""

@@ -77,10 +77,14 @@ class _StaleMultiOutputView(Tensor):
             "inplace. You should replace the inplace operation by an out-of-place one.")
 
 
+def _overlaps(d: Any) -> bool:
+    """Whether two elements of array ``d`` share memory (a stride-0 dim, as ``expand``)."""
+    return bool(d.size) and any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape))
+
+
 def check_overlap(t: Tensor) -> None:
     """PyTorch's internal-overlap check before writing into ``t`` (e.g. an expanded view)."""
-    d = t._data
-    if d.size and any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape)):
+    if _overlaps(t._data):
         raise RuntimeError(OVERLAP_MSG)
 
 
@@ -199,6 +203,11 @@ class CopySlices(Op):
         keep_t = Tensor._wrap(B.move(keep, g.device))
         rest = where(keep_t, g, g.new_zeros(()))
         g_self = grads[0] if grads else None
+        if self.overlap and self.needs[0] and (g_self is not None or self.generic
+                                               or isinstance(fn, Op)):
+            # torch copies the write's gradient into the view's geometry of the root's
+            # gradient, which an overlapping view (e.g. expanded) cannot take
+            raise RuntimeError(OVERLAP_MSG)
         g_root = rest if g_self is None else rest + _put(g_self.to(g.dtype), idx,
                                                           self.root_shape)
         if self.generic:  # fn is None: the written value is the second input
@@ -296,7 +305,8 @@ def rebase(self: Tensor, r: Tensor) -> Tensor:
     wrap = (node is not None and r._output_nr == 0 and node.num_outputs() == 1
             and first == _edge(self))
     root_edge = _edge(root)
-    fields = dict(idx=idx, root_shape=tuple(root.shape), view_shape=tuple(self.shape))
+    fields = dict(idx=idx, root_shape=tuple(root.shape), view_shape=tuple(self.shape),
+                  overlap=_overlaps(self._data))
     if wrap:
         cs = _node(CopySlices, (root_edge, *node.next_functions[1:]), fn=node, generic=False,
                    **fields)

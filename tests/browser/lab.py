@@ -274,25 +274,44 @@ def screenshot():
     return shot
 
 
+_RUN_DEMO = """
+import json, sys
+import nbclient, nbformat
+from nbclient.exceptions import CellExecutionError
+src, out, work = sys.argv[1:]
+nb = nbformat.read(src, as_version=4)
+client = nbclient.NotebookClient(
+    nb, kernel_name="python3", timeout=180, startup_timeout=120, allow_errors=False,
+    store_widget_state=False, record_timing=False, resources={"metadata": {"path": work}})
+error = None
+try:
+    client.execute()
+except CellExecutionError as exc:
+    error = {"ename": exc.ename, "evalue": exc.evalue, "traceback": str(exc)}
+nbformat.write(nb, out)
+json.dump(error, open(out + ".error.json", "w"))
+"""
+
+
 @pytest.fixture(scope="session")
 def executed_demo(tmp_path_factory):
     """``(notebook, error)``: ``autograd_demo.ipynb`` run top to bottom by nbclient in a real
     kernel, as "Run All" does (no widget state saved, as JupyterLab saves by default).
     ``error`` is the CellExecutionError nbclient raised at the failing last cell (it stops
-    there, exactly like Run All): proof that a failing ``%%autograd`` cell fails."""
+    there, exactly like Run All): proof that a failing ``%%autograd`` cell fails.
+
+    nbclient runs in a child process: its kernel client's ZeroMQ sockets and event-loop
+    thread stay out of the test process (garbage-collected there later, from the main
+    thread, they could crash it while its loop thread polls them)."""
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    from nbclient.exceptions import CellExecutionError
+    pytest.importorskip("nbclient")
+    from types import SimpleNamespace
 
     work = tmp_path_factory.mktemp("nbclient")
-    nb = nbformat.read(HERE / "autograd_demo.ipynb", as_version=4)
-    client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=180, startup_timeout=120, allow_errors=False,
-        store_widget_state=False, record_timing=False,
-        resources={"metadata": {"path": str(work)}})
-    error = None
-    try:
-        client.execute()
-    except CellExecutionError as exc:
-        error = exc
-    return nb, error
+    out = work / "executed.ipynb"
+    proc = subprocess.run([sys.executable, "-c", _RUN_DEMO, str(HERE / "autograd_demo.ipynb"),
+                           str(out), str(work)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    nb = nbformat.read(out, as_version=4)
+    error = json.loads((work / "executed.ipynb.error.json").read_text())
+    return nb, error and SimpleNamespace(**error)
