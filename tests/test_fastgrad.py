@@ -217,7 +217,7 @@ def _varied_run(listen: bool, arrays: bool = True):
                          [g.tolist() for g in p.get("grads_in", ())],
                          [None if g is None else g.tolist() for g in p.get("grads_out", ())]))
 
-    sub = events.subscribe(listener) if listen else None
+    sub = events.subscribe(listener, arrays=listen == "arrays") if listen else None
     old, engine.ARRAY_GRADS = engine.ARRAY_GRADS, arrays
     try:
         s.backward()
@@ -229,8 +229,34 @@ def _varied_run(listen: bool, arrays: bool = True):
     return grads, log, seen
 
 
-@pytest.mark.parametrize("listen", [False, True])
+@pytest.mark.parametrize("listen", [False, "tensors", "arrays"])
 def test_engine_array_mode_matches_tensor_mode(listen):
     """Grads kept as arrays between nodes and as Tensors (``engine.ARRAY_GRADS = False``) give
-    the same bits, hook calls, retained grads, and (with a listener) the same events."""
+    the same bits, hook calls, retained grads, and (with a listener, whether it takes bare
+    arrays or wants Tensors) the same events."""
     assert _varied_run(listen, arrays=True) == _varied_run(listen, arrays=False)
+
+
+def test_listener_gets_tensors_unless_it_takes_arrays():
+    """The engine hands bare arrays to a listener only when every listener accepts them."""
+    from autograd_viz.autograd import events
+
+    def kinds(arrays_flags):
+        seen = {i: set() for i in range(len(arrays_flags))}
+        subs = [events.subscribe(
+            lambda kind, p, i=i: seen[i].update(
+                type(g).__name__ for g in p.get("grads_in", ()) if g is not None)
+            if kind == "node_executed" else None, arrays=flag)
+            for i, flag in enumerate(arrays_flags)]
+        try:
+            x = av.tensor([1.0, 2.0], requires_grad=True)
+            (x * 3).tanh().sum().backward()
+        finally:
+            for s in subs:
+                s.remove()
+        return seen
+
+    assert "ndarray" in kinds([True])[0]  # (the root's seed grad is a Tensor)
+    assert kinds([False]) == {0: {"Tensor"}}
+    assert kinds([True, False]) == {0: {"Tensor"}, 1: {"Tensor"}}
+    assert events.arrays_ok and not events.enabled

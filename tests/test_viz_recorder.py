@@ -544,3 +544,24 @@ def test_draw_walks_a_tensor_without_recording():
     fresh = x * x
     src = viz.dot_source(fresh, show_saved=True)
     assert "saved: self, other" in src and "style=dotted" in src
+
+
+def test_large_values_are_copied_then_summarised_at_replay(monkeypatch):
+    """Large values are only copied while recording (summarised at replay); the copies are
+    bounded: past FLUSH_BYTES the log is replayed into the model between ops."""
+    monkeypatch.setattr(viz.Recorder, "FLUSH_BYTES", 100_000)
+    w = av.ones(5000, requires_grad=True)  # 20 kB per float32 value
+    with viz.record(names={"w": w}) as rec:
+        y = w
+        for _ in range(12):
+            y = y * 2
+            assert rec._bytes <= 100_000 + 20_000  # flushed as soon as it is over
+        y.sum().backward()
+    g = rec.graph()
+    last = g.tensor(rec.id_of(y))
+    assert last.value.values is None and last.value.stats.mean == 4096.0
+    assert last.value.hist.total == 5000
+    assert g.tensor("w").grad.stats.max == 4096.0
+    steps = g.runs[0].steps
+    assert len(steps) == 14  # sum, 12 muls, w's AccumulateGrad: all but sum's 0-d grad large
+    assert all(p.stats is not None and p.values is None for s in steps[1:] for p in s.grads_in)

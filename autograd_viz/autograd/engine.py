@@ -69,6 +69,12 @@ def _tensors(buf: Any) -> list:
     return [_as_grad(x) for x in buf]
 
 
+def _payload(grads: Any, raw: bool) -> tuple:
+    """Grads for a ``node_executed`` event: as they are where every listener takes bare
+    arrays, else as Tensors."""
+    return tuple(grads) if not raw or events.arrays_ok else tuple(_tensors(grads))
+
+
 def _add_raw(a: Any, b: Any) -> Any:
     """``_add_arrays`` for a buffer that may hold arrays: two arrays of one dtype, device and
     shape are summed as arrays, anything else as Tensors."""
@@ -231,11 +237,11 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
     step = 0
     if _Tensor is None:
         _wrap(np.zeros(0))  # (looks up the Tensor class)
-    # Without create_graph, listener or capture, grads travel between nodes as arrays (the
-    # nodes' ``_fast_arrays`` formulas); they become Tensors only where one is needed: a hook,
-    # retain_grad, a node without an array formula, .grad. (With a listener the Tensor path
-    # is faster: every event carries Tensors.)
-    raw = ARRAY_GRADS and not create_graph and not events.enabled and capture is None
+    # Without create_graph or capture, grads travel between nodes as arrays (the nodes'
+    # ``_fast_arrays`` formulas); they become Tensors only where one is needed: a hook,
+    # retain_grad, a node without an array formula, .grad, a listener that wants Tensors.
+    raw = ARRAY_GRADS and not create_graph and capture is None and (
+        not events.enabled or events.arrays_ok)
     add = _add if create_graph else _add_raw if raw else _add_arrays
     heappop, heappush = heapq.heappop, heapq.heappush
     with grad_mode.set_grad_enabled(create_graph):
@@ -277,8 +283,7 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                     step += 1
                     if events.enabled:  # (a listener may have subscribed in a hook)
                         events.emit("node_executed", run=run, step=step, node=node,
-                                    grads_in=tuple(_tensors(buf) if raw else buf),
-                                    grads_out=())
+                                    grads_in=_payload(buf, raw), grads_out=())
                 continue
             if not run_it:
                 _release_children(node, deps, heap, run_it=False)
@@ -302,8 +307,7 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
             step += 1
             if events.enabled:
                 events.emit("node_executed", run=run, step=step, node=node,
-                            grads_in=tuple(_tensors(buf) if raw else buf),
-                            grads_out=tuple(_tensors(out) if raw else out))
+                            grads_in=_payload(buf, raw), grads_out=_payload(out, raw))
             if not retain_graph:
                 node._release()
             for (nxt, nr), g in zip(node.next_functions, out):

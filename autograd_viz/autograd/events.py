@@ -18,7 +18,9 @@ arrays change in place later):
                      grad mode off, or no input requires grad)
 ``backward_begin``   run, kind ("backward"|"grad"), roots, grad_roots, inputs,
                      retain_graph, create_graph
-``node_executed``    run, step, node, grads_in (tuple), grads_out (tuple)
+``node_executed``    run, step, node, grads_in (tuple), grads_out (tuple): Tensors, or for
+                     a listener subscribed with ``arrays=True`` possibly bare arrays (the
+                     engine then keeps its faster array path while it listens)
 ``hook_begin``       run, target, kind ("tensor"|"pre"|"post"), grad_in
 ``hook_called``      run, target, kind, grad_in, grad_out (what the hook returned, or None), hook
                      target: the leaf Tensor for a hook on a leaf, ``(node, output_nr)`` for a
@@ -39,7 +41,10 @@ Listener = Callable[[str, dict], None]
 
 #: True while at least one listener is subscribed. Read it before building a payload.
 enabled: bool = False
+#: True while every listener accepts bare arrays for the grads of ``node_executed``.
+arrays_ok: bool = True
 _listeners: list[Listener] = []
+_array_listeners: list[Listener] = []
 _run_ids = itertools.count(1)
 
 
@@ -61,26 +66,37 @@ class Subscription:
         self.remove()
 
 
-def subscribe(fn: Listener) -> Subscription:
-    """Call ``fn(kind, payload)`` for every event from now on."""
-    global enabled
+def subscribe(fn: Listener, *, arrays: bool = False) -> Subscription:
+    """Call ``fn(kind, payload)`` for every event from now on. ``arrays=True``: ``fn``
+    accepts bare NumPy/CuPy arrays among the grads of ``node_executed``."""
     _listeners.append(fn)
-    enabled = True
+    if arrays:
+        _array_listeners.append(fn)
+    _update()
     return Subscription(fn)
 
 
 def unsubscribe(fn: Listener) -> None:
     """Stop calling ``fn``; a no-op if it is not subscribed."""
-    global enabled
-    try:
-        _listeners.remove(fn)
-    except ValueError:
-        pass
+    for lst in (_listeners, _array_listeners):
+        try:
+            lst.remove(fn)
+        except ValueError:
+            pass
+    _update()
+
+
+def _update() -> None:
+    global enabled, arrays_ok
     enabled = bool(_listeners)
+    arrays_ok = len(_array_listeners) == len(_listeners)
 
 
 def emit(event: str, /, **payload: Any) -> None:
     """Deliver one event to every listener (callers check ``enabled`` first)."""
+    if len(_listeners) == 1:
+        _listeners[0](event, payload)
+        return
     for fn in tuple(_listeners):
         fn(event, payload)
 

@@ -132,7 +132,10 @@ class CastProxy(Tensor):
 
 def _originals(inputs: tuple) -> tuple:
     """The op's inputs as the user passed them (a CastProxy reports its tensor)."""
-    return tuple(t.__dict__["_cast_of"] if type(t) is CastProxy else t for t in inputs)
+    for t in inputs:
+        if type(t) is CastProxy:
+            return tuple(t.__dict__["_cast_of"] if type(t) is CastProxy else t for t in inputs)
+    return inputs
 
 
 _CASTBACK: dict = {}

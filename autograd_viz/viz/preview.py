@@ -105,20 +105,23 @@ def snapshot(t: Any) -> Snapshot | None:
 
 def grab(t: Any) -> Any:
     """The cheapest copy that :func:`as_snapshot` can turn into a Snapshot later: a plain
-    copy of a small host array, else a full :func:`snapshot`. Used on the hot path."""
+    copy of the array (on its own device; a memory copy, whatever the size), summarised only
+    by ``as_snapshot``. Used on the hot path."""
     if t is None:
         return None
     data = getattr(t, "_data", t)  # a Tensor, or a bare array
-    if type(data) is np.ndarray and data.size <= SMALL_NUMEL:
-        return data.copy()
-    return snapshot(t)
+    copy = getattr(data, "copy", None)
+    return snapshot(t) if copy is None else copy()
 
 
 def as_snapshot(x: Any) -> Snapshot | None:
-    """A :class:`Snapshot` from what :func:`grab` returned."""
+    """A :class:`Snapshot` from what :func:`grab` returned (a large array is summarised
+    now: statistics, histogram and edge values)."""
     if x is None or isinstance(x, Snapshot):
         return x
-    return Snapshot(x.shape, x.dtype.name, x, (False,) * x.ndim, None)
+    if type(x) is np.ndarray and x.size <= SMALL_NUMEL:
+        return Snapshot(x.shape, x.dtype.name, x, (False,) * x.ndim, None)
+    return snapshot(x)
 
 
 def preview_of(t: Any) -> Preview | None:

@@ -26,7 +26,7 @@ from .model import (
     RetainCapture,
 )
 from .names import names_from_mapping, names_from_namespace
-from .preview import SMALL_NUMEL, as_snapshot, grab, snapshot
+from .preview import SMALL_NUMEL, as_snapshot, grab
 
 _ndarray = np.ndarray
 
@@ -103,12 +103,16 @@ class Recorder:
     more can be given later with :meth:`set_names` or :meth:`name_from_namespace`.
     """
 
-    #: Replay the log into the model once it holds this many events (bounds memory).
+    #: Replay the log into the model once it holds this many events, or copies of large
+    #: values of this many bytes (summarised at replay), whichever comes first: this bounds
+    #: the memory a long recording takes.
     FLUSH_EVENTS = 20_000
+    FLUSH_BYTES = 64 << 20
 
     def __init__(self, names: Mapping[Any, Any] | None = None) -> None:
         self._b = GraphBuilder()
         self._log: list[tuple] = []
+        self._bytes = 0  # bytes of large values copied into the log (see FLUSH_BYTES)
         self._seen: set[int] = set()
         self._live: list[tuple[Any, bool]] = []  # backward runs in flight: (key, create_graph)
         self._pending: list[tuple[Any, Any, Any, int]] = []  # hooks in flight
@@ -132,7 +136,7 @@ class Recorder:
         """Begin (or resume) recording; :meth:`stop` ends it. Re-entrant."""
         self._depth += 1
         if self._sub is None:
-            self._sub = events.subscribe(self._on_event)
+            self._sub = events.subscribe(self._on_event, arrays=True)
         return self
 
     def stop(self) -> None:
@@ -266,9 +270,9 @@ class Recorder:
                 if len(outs) == 1:  # kept bare, not in a list (see _node_created)
                     t = outs[0]
                     seen.add(id(t))
-                    d = t._data
-                    out_snaps = (d.copy() if type(d) is _ndarray and d.size <= SMALL_NUMEL
-                                 else snapshot(t))
+                    out_snaps = t._data.copy()  # (summarised at replay when large)
+                    if out_snaps.size > SMALL_NUMEL:
+                        self._bytes += out_snaps.nbytes
                 else:
                     seen.update(map(id, outs))
                     out_snaps = [grab(t) for t in outs]
@@ -278,30 +282,36 @@ class Recorder:
                 log.append((kind, node, ins, outs, p.get("grad_enabled", True),
                             live[-1][0] if live else None, in_snaps, out_snaps,
                             tuple(saved) if saved else None))
-                if len(log) >= self.FLUSH_EVENTS and not live:
+                if (len(log) >= self.FLUSH_EVENTS or self._bytes > self.FLUSH_BYTES) \
+                        and not live:
                     self._replay()
                 return
             if kind == "node_executed":
-                # grab() inlined, in loops (a comprehension would make a function each time)
+                # grab() inlined, in loops (a comprehension would make a function each time);
+                # large values are summarised at replay, their bytes counted for the flush
                 gin: list[Any] = []
                 gout: list[Any] = []
+                big = 0
                 try:
                     for t in p["grads_in"]:
                         if t is None:
                             gin.append(None)
                         else:  # a Tensor, or a bare NumPy array
-                            d = t if type(t) is _ndarray else t._data
-                            gin.append(d.copy() if type(d) is _ndarray
-                                       and d.size <= SMALL_NUMEL else snapshot(t))
+                            d = (t if type(t) is _ndarray else t._data).copy()
+                            gin.append(d)
+                            if d.size > SMALL_NUMEL:
+                                big += d.nbytes
                     for t in p["grads_out"]:
                         if t is None:
                             gout.append(None)
                         else:
-                            d = t if type(t) is _ndarray else t._data
-                            gout.append(d.copy() if type(d) is _ndarray
-                                        and d.size <= SMALL_NUMEL else snapshot(t))
+                            d = (t if type(t) is _ndarray else t._data).copy()
+                            gout.append(d)
+                            if d.size > SMALL_NUMEL:
+                                big += d.nbytes
                 except AttributeError:  # other bare arrays (CuPy): the general path
                     gin, gout = _grabs(p["grads_in"]), _grabs(p["grads_out"])
+                self._bytes += big
                 self._log.append((kind, p["run"], p["step"], p["node"], gin, gout))
                 return
             elif kind == "tensor_created":
@@ -348,7 +358,8 @@ class Recorder:
                 self._log.append((kind, p, grab(t if p.get("how") == "zero_" else t._grad)))
             else:
                 return
-            if len(self._log) >= self.FLUSH_EVENTS and not self._live:
+            if (len(self._log) >= self.FLUSH_EVENTS or self._bytes > self.FLUSH_BYTES) \
+                    and not self._live:
                 self._replay()
         except Exception as exc:  # noqa: BLE001 - recording must never break user code
             self._note(f"recorder could not log {kind}: {_err(exc)}")
@@ -365,7 +376,9 @@ class Recorder:
                     seen.add(u)
                     if out is None:
                         out = [None] * len(tensors)
-                    out[i] = grab(t)
+                    out[i] = snap = grab(t)
+                    if getattr(snap, "size", 0) > SMALL_NUMEL:
+                        self._bytes += snap.nbytes
         return out
 
     def _note(self, note: str) -> None:
@@ -375,6 +388,7 @@ class Recorder:
     # -- replay: turn the log into the model ----------------------------------------------
     def _replay(self) -> None:
         log, self._log = self._log, []
+        self._bytes = 0
         self._seen.clear()
         handlers = _REPLAY
         for entry in log:
