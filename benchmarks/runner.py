@@ -152,9 +152,11 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
     # (7) recording overhead: viz.record() and %%autograd
     _log("-- (7) viz.record() / %%autograd")
     R["viz_overhead"] = {}
-    for name, maker in (("record", vizbench.record_pair), ("magic", vizbench.magic_pair)):
+    for name, maker, data in (("record", vizbench.record_pair, arrs),
+                              ("record_64", vizbench.record_pair, chain.arrays((64, 64))),
+                              ("magic", vizbench.magic_pair, arrs)):
         try:
-            fns, why = maker(arrs)
+            fns, why = maker(data)
             if fns is None:
                 R["viz_overhead"][name] = {"skipped": why}
                 continue
