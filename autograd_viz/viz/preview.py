@@ -120,8 +120,15 @@ def as_snapshot(x: Any) -> Snapshot | None:
     if x is None or isinstance(x, Snapshot):
         return x
     if type(x) is np.ndarray and x.size <= SMALL_NUMEL:
-        return Snapshot(x.shape, x.dtype.name, x, (False,) * x.ndim, None)
+        dt = x.dtype
+        name = _DTYPE_NAMES.get(dt)
+        if name is None:
+            name = _DTYPE_NAMES[dt] = dt.name
+        return Snapshot(x.shape, name, x, (False,) * x.ndim, None)
     return snapshot(x)
+
+
+_DTYPE_NAMES: dict = {}  # NumPy dtype -> its name (``dtype.name`` is slow, asked by the 1000)
 
 
 def preview_of(t: Any) -> Preview | None:
