@@ -5,9 +5,17 @@ CuPy is imported lazily, the first time a CUDA device is asked for.
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Any
 
 import numpy as np
+
+# PyTorch computes log(0) = -inf, 0/0 = nan, exp(1000) = inf silently; NumPy warns. Silence
+# NumPy's floating-point warnings where our own numeric code computes (nowhere else: the
+# filter matches the module the warning is attributed to), so users see torch's behaviour.
+warnings.filterwarnings(
+    "ignore", r"(divide by zero|invalid value|overflow|underflow) encountered",
+    RuntimeWarning, r"autograd_viz\.(ops|nn|optim|autograd|tensor|_tensor_str|_backend)(\.|$)")
 
 __all__ = [
     "dtype", "device", "get_array_module", "to_numpy", "as_dtype", "as_device",

@@ -1,6 +1,9 @@
 """Tensor creation, dtypes, repr, NumPy interop, views, indexing — compared with torch."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -179,3 +182,22 @@ def test_inplace_random_fills():
     with av.no_grad():
         p.uniform_()
     assert p.is_leaf and p.requires_grad
+
+
+def test_no_numpy_floating_point_warnings_as_in_torch():
+    """log(0), 1/0, 0/0, exp(1000) give -inf/inf/nan silently, as torch does (NumPy would
+    warn); a user's own NumPy code still warns. Run with warnings turned into errors."""
+    code = (
+        "import numpy as np, warnings, autograd_viz as av\n"
+        "x = av.tensor([0.0, 1.0, -1.0], requires_grad=True)\n"
+        "y = x.log() + x.sqrt() + 1 / x + (x / x) + av.exp(av.tensor([1000.0]))\n"
+        "y.sum().backward()\n"
+        "assert str(x.grad) == 'tensor([   nan, 0.5000,    nan])', x.grad  # as torch\n"
+        "try:\n"
+        "    np.log(np.zeros(1))\n"
+        "except RuntimeWarning:\n"
+        "    print('user warning kept')\n")
+    out = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "user warning kept" and not out.stderr
