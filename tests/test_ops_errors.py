@@ -15,6 +15,13 @@ def _leaf(m):
     return m.ones(3, requires_grad=True)
 
 
+def _nograd_view(m, key=slice(0, 2), nonleaf=False):
+    x = m.ones(3, 2, requires_grad=True)
+    base = x * 1 if nonleaf else x
+    with m.no_grad():
+        return base[key]
+
+
 ERRORS = {
     "broadcast": lambda m: m.ones(2, 3) + m.ones(4),
     "broadcast_mul": lambda m: m.ones(2, 3) * m.ones(2, 2),
@@ -68,6 +75,13 @@ ERRORS = {
     "inplace_broadcast": lambda m: m.ones(3).add_(m.ones(2, 3)),
     "inplace_expanded": lambda m: m.ones(1).expand(3).mul_(2),
     "inplace_overlap": lambda m: (lambda y: y[1:].copy_(y[:-1]))(m.arange(4.0)),
+    "nograd_view_mul": lambda m: _nograd_view(m).mul_(2),
+    "nograd_view_nonleaf": lambda m: _nograd_view(m, nonleaf=True).add_(1),
+    "nograd_view_copy": lambda m: _nograd_view(m, 0).copy_(m.ones(2, requires_grad=True)),
+    "nograd_view_setitem_int": lambda m: _nograd_view(m).__setitem__(0, 3.0),
+    "nograd_view_setitem_slice": lambda m: _nograd_view(m).__setitem__(slice(0, 1), 3.0),
+    "nograd_view_setitem_list": lambda m: _nograd_view(m).__setitem__([0], 3.0),
+    "nograd_view_setitem_all": lambda m: _nograd_view(m).__setitem__(Ellipsis, 3.0),
     "inplace_split_view": lambda m: (m.ones(4, requires_grad=True) * 1).split(2)[0].add_(1),
     "out_grad": lambda m: m.add(_leaf(m), 1, out=m.empty(3)),
     "out_cast": lambda m: m.add(m.ones(3), 1, out=m.zeros(3, dtype=m.int64)),

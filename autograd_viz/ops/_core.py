@@ -224,6 +224,9 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                 if multi is not None:  # a view of a split() output inherits its restriction
                     res.__dict__["_multi_view"] = ((cls._name or cls.__name__).replace(
                         "Backward0", ""), 0)
+            elif root._rg or "_nograd_view" in src.__dict__:
+                # torch forbids writing it in place once grad mode is back on
+                res.__dict__["_nograd_view"] = True
     else:
         check_out_dtype(out, data.dtype, getattr(cls, "_out_rule", None))
         res = _write_out(out, data, track, cls)
@@ -331,8 +334,18 @@ def check_out_dtype(out: Tensor, result_dt: Any, rule: str | None) -> None:
                            f"type {_pretty(od)}")
 
 
+NOGRAD_VIEW_MSG = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace "
+    "to be tracked).")
+
+
 def check_inplace(self: Tensor, result_dt: Any = None) -> None:
     """PyTorch's checks before an in-place op on ``self``."""
+    if _state.enabled and "_nograd_view" in self.__dict__:
+        raise RuntimeError(NOGRAD_VIEW_MSG)
     if _state.enabled and self._rg:
         base = self._base
         if base is not None and base._rg and base.grad_fn is None:

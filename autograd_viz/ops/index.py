@@ -355,6 +355,12 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
         from ._inplace import PARTIAL_MSG, partial_overlap
         if partial_overlap(dst._data, value._data):
             raise RuntimeError(PARTIAL_MSG)
+    if grad_mode._state.enabled and "_nograd_view" in self.__dict__:
+        from ._core import NOGRAD_VIEW_MSG
+        last = None if whole or adv is not None else _last_view_op(key)
+        raise RuntimeError(NOGRAD_VIEW_MSG if last is None else
+                           f"Output 0 of {last} is a view of a view which was created in "
+                           "no_grad mode" + NOGRAD_VIEW_MSG.split("no_grad mode", 1)[1])
     v = value
     if adv is None:
         if tuple(v.shape) != tuple(dst.shape) and v.ndim:  # copy_to: view, then expand
@@ -553,3 +559,17 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     d = input._wrap_dim(dim)
     return apply(SelectBackward0, (input,), dim=d, index=index % input._data.shape[d])
+
+
+def _last_view_op(key: Any) -> str | None:
+    """torch's name of the last view a basic index applies (``Select`` for an int, ``Slice``
+    for a slice that is not the whole dim), as its errors name it; None if unsure."""
+    for k in reversed(key if isinstance(key, tuple) else (key,)):
+        if isinstance(k, slice) and k == slice(None):
+            continue
+        if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            return "Select"
+        if isinstance(k, slice):
+            return "Slice"
+        return None
+    return None
