@@ -360,3 +360,66 @@ def test_gradcheck_passes_and_catches_wrong_backward():
     with pytest.raises(av.autograd.GradcheckError, match="Jacobian mismatch"):
         av.autograd.gradcheck(Bad.apply, (x,))
     assert av.autograd.gradgradcheck(lambda t: (t ** 3).sum(), (x,))
+
+
+@pytest.mark.parametrize("op", ["tanh", "exp", "sigmoid", "relu", "sqrt"])
+def test_ops_saving_their_output_make_no_reference_cycle(op):
+    """As torch, a node keeps its output's data, not the output: dropping an unused graph
+    frees it at once (reference counting), not at the cyclic collector's next run."""
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        y = getattr(x * 1, op)()
+        refs = [weakref.ref(y), weakref.ref(y.grad_fn)]
+        del y
+        assert [r() for r in refs] == [None, None]
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_saved_output_outliving_its_tensor(torch):
+    """The output dropped before backward: backward, double backward and the in-place
+    check still work from the kept data and version counter."""
+    vals = {}
+    for m in (torch, av):
+        x = m.tensor([0.5, -1.0], requires_grad=True)
+        y = x.tanh()
+        z = y * 3
+        node = y.grad_fn
+        del y
+        ((name, saved),) = [(n, t) for n, t in node.saved_items()] if m is av else \
+            [("result", node._saved_result)]
+        (g,) = m.autograd.grad(z.sum(), x, create_graph=True)
+        (gg,) = m.autograd.grad(g.sum(), x)
+        vals[m.__name__] = (g.tolist(), gg.tolist(), saved.tolist(), saved.grad_fn.name())
+        w = x.exp()
+        u = w.sin()
+        w.mul_(2)
+        del w
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            u.sum().backward()
+    a, t = vals["autograd_viz"], vals["torch"]
+    np.testing.assert_allclose(a[0], t[0], rtol=1e-6)
+    np.testing.assert_allclose(a[1], t[1], rtol=1e-6)
+    np.testing.assert_allclose(a[2], t[2], rtol=1e-6)
+    assert a[3] == t[3] == "TanhBackward0"
+
+
+def test_first_grad_under_create_graph_is_a_graph_copy(torch):
+    """torch: the first ``.grad`` made with ``create_graph=True`` is ``CopyBackwards`` of the
+    incoming grad (a later one adds onto it)."""
+    sig = {}
+    for m in (torch, av):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        x.exp().sum().backward(create_graph=True)
+        first = x.grad.grad_fn
+        (x * 3).sum().backward(create_graph=True)
+        second = x.grad.grad_fn
+        names = (lambda n: [type(f).__name__ if f else None for f, _ in n.next_functions])
+        sig[m.__name__] = (type(first).__name__, names(first), type(second).__name__,
+                           names(second),
+                           x.grad.tolist(), m.autograd.grad(x.grad.sum(), x)[0].tolist())
+    assert sig["autograd_viz"][:4] == sig["torch"][:4]
+    np.testing.assert_allclose(sig["autograd_viz"][4:], sig["torch"][4:], rtol=1e-6)

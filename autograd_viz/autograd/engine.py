@@ -145,7 +145,10 @@ def accumulate(run: int, node: AccumulateGrad, g: Any, create_graph: bool) -> No
         if not create_graph and not events.enabled:
             var._grad = _wrap(g._data.copy())  # what g.detach().clone() gives, without ops
         else:
-            var._grad = g if (create_graph and g.requires_grad) else g.detach().clone()
+            # torch: with create_graph the first .grad is a copy that stays in the graph
+            # (``CopyBackwards`` on g's node), else a copy cut from it
+            var._grad = _graph_copy(g) if (create_graph and g.requires_grad) \
+                else g.detach().clone()
     elif create_graph or old.requires_grad or g.requires_grad:
         var._grad = old + g
     else:
@@ -154,6 +157,12 @@ def accumulate(run: int, node: AccumulateGrad, g: Any, create_graph: bool) -> No
         old._version.v += 1
     if events.enabled:
         events.emit("grad_accumulated", run=run, tensor=var, before=before, after=var._grad)
+
+
+def _graph_copy(g: Any) -> Any:
+    """``empty_like(g).copy_(g)`` (differentiable: a ``CopyBackwards`` node)."""
+    out = _wrap(g._data.copy())
+    return out.copy_(g)
 
 
 def execute(roots: Sequence[tuple[Node, int]], grads: Sequence[Any], *, retain_graph: bool,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ _uids = itertools.count()
 _ACC_SEQ = sys.maxsize  # AccumulateGrad runs as soon as it is ready, as in PyTorch
 _grad_state = grad_mode._state
 _new = object.__new__
+_weakref = weakref.ref
 
 FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -57,6 +59,59 @@ class SavedTensor:
                 "record the code with autograd_viz.viz.record() (or %%autograd in Jupyter) "
                 "to see which in-place operation made the new version.")
         return t
+
+
+class SavedOutput(SavedTensor):
+    """An op's own output saved for its backward, as PyTorch saves outputs: the node keeps the
+    data and the version counter, not the tensor (whose ``grad_fn`` is the node: keeping it
+    would make a reference cycle, so the graph of every ``tanh``/``exp``/``sigmoid`` would be
+    freed by the cyclic collector instead of at once). While the output lives it unpacks as
+    itself; after that as a new tensor on the same data with the node as ``grad_fn``."""
+
+    __slots__ = ("ref", "data", "vc", "nr")
+
+    @staticmethod
+    def of(tensor: Any, name: str) -> SavedOutput:
+        s = _new(SavedOutput)
+        s.ref = _weakref(tensor)
+        s.data = tensor._data
+        s.vc = vc = tensor._version
+        s.version = vc.v
+        s.nr = tensor._output_nr
+        s.name = name
+        return s
+
+    @property
+    def tensor(self) -> Any:  # type: ignore[override]
+        t = self.ref()
+        if t is None:
+            t = _rebuild(self, None)
+        return t
+
+    def unpack(self, node: Node) -> Any:
+        t = self.ref()
+        if t is None:
+            t = _rebuild(self, node)
+        if self.vc.v != self.version:
+            SavedTensor.unpack(_as_saved(t, self), node)  # raises torch's error
+        return t
+
+
+def _rebuild(s: SavedOutput, node: Any) -> Any:
+    from ..tensor import Tensor
+    t = Tensor._wrap(s.data)
+    t._version = s.vc
+    if node is not None:
+        t._rg = True
+        t.grad_fn = node
+        t._output_nr = s.nr
+    return t
+
+
+def _as_saved(t: Any, s: SavedOutput) -> SavedTensor:
+    plain = _new(SavedTensor)
+    plain.tensor, plain.version, plain.name = t, s.version, s.name
+    return plain
 
 
 class Node:
@@ -121,7 +176,8 @@ class Node:
         """``(name, tensor)`` pairs saved for backward; empty when none or freed."""
         if self._freed or not self._saved:
             return []
-        return [(s.name, s.tensor) for s in self._saved if s is not None]
+        return [(s.name, (s.ref() or _rebuild(s, self)) if type(s) is SavedOutput else s.tensor)
+                for s in self._saved if s is not None]
 
     def _release(self) -> None:
         if self._saved is not None:

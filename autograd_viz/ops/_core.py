@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _backend as B
 from ..autograd import events, grad_mode
-from ..autograd.function import SavedTensor
+from ..autograd.function import SavedOutput, SavedTensor
 from ..tensor import Tensor
 from ._inplace import (
     check_overlap,
@@ -234,7 +234,7 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
         saved = node._saved
         node._init_edges(inputs)
         if saved:
-            node._saved = [SavedTensor.make(res, s) if type(s) is str else s for s in saved]
+            node._saved = [SavedOutput.of(res, s) if type(s) is str else s for s in saved]
         if not cls._differentiable:
             node = None
         else:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import _backend as B
-from ..autograd.function import FREED_MSG, Op
+from ..autograd.function import FREED_MSG, Op, SavedOutput
 from ..tensor import Tensor
 from . import arith, linalg, reduce, unary
 
@@ -45,6 +45,11 @@ def saved_arrays(node: Op) -> list:
     for s in saved:
         if s is None:
             out.append(None)
+            continue
+        if type(s) is SavedOutput:  # (the op's own output: data and version kept)
+            if s.vc.v != s.version:
+                s.unpack(node)  # raises the in-place modification error
+            out.append(s.data)
             continue
         t = s.tensor
         if t._version.v != s.version:
