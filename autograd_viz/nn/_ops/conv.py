@@ -1,10 +1,22 @@
-"""2-D convolution (``ConvolutionBackward0``): strided windows of the padded input and one
-batched matrix multiply, forward and backward, on NumPy or CuPy.
+"""2-D convolution (``ConvolutionBackward0``): strided windows of the padded input copied
+once into a patch matrix, and one batched matrix multiply per direction, on NumPy or CuPy.
 
 Three bilinear maps close under differentiation, so gradients of any order work:
-``C(x, w)`` the convolution, ``Cx(g, w)`` its adjoint in ``x`` (a transposed convolution,
-computed as a convolution of the dilated, padded ``g`` with the flipped kernel) and
-``Cw(x, g)`` its adjoint in ``w``.
+``C(x, w)`` the convolution, ``Cx(g, w)`` its adjoint in ``x`` (a transposed convolution:
+one matrix multiply to patch gradients, then col2im as ``kh * kw`` strided adds) and
+``Cw(x, g)`` its adjoint in ``w`` (one matrix multiply against the patch matrix).
+
+The patch matrix has the layout (N, G, Cg*kh*kw, Ho*Wo): its copy from the windows runs
+along whole output rows (not along the short kernel rows), the forward product
+``w @ cols`` comes out in NCHW order without a transpose, and the weight gradient is
+``g @ cols^T``. The forward keeps it when the weight needs a gradient, so that backward does
+not build it a second time (it is dropped with the node's saved tensors).
+
+``ConvolutionBackward0`` has an array-level backward (``_fast_arrays``, see
+``ops/_fastgrad.py``) for a backward without graph: it calls the very array functions that
+the Tensor-level ``backward`` reaches through ``ConvInputGrad`` / ``ConvWeightGrad`` and
+``sum``, so both give bit-identical gradients; ``backward`` stays the definition and serves
+``create_graph=True``.
 """
 from __future__ import annotations
 
@@ -12,8 +24,9 @@ from typing import Any
 
 from ...autograd.function import Op
 from ...ops._core import apply
+from ...ops._fastgrad import saved_arrays, tensor_level
 from ...tensor import Tensor
-from ._util import dilate, pad2d, pair, short_name, windows, xp_of
+from ._util import pad2d, pair, short_name, windows, xp_of
 
 
 class ConvParams:
@@ -26,62 +39,96 @@ class ConvParams:
 
 
 def _im2col(xpad: Any, kernel: tuple, p: ConvParams, out_hw: tuple | None = None) -> Any:
-    """(G, N*Ho*Wo, Cg*kh*kw) patches of an already padded input (one copy)."""
+    """(N, G, Cg*kh*kw, Ho*Wo) patches of an already padded input (one copy)."""
     n, c = xpad.shape[:2]
     g = p.groups
-    win = windows(xpad, kernel, p.stride, p.dilation, out_hw)
+    kh, kw = kernel
+    win = windows(xpad, kernel, p.stride, p.dilation, out_hw)  # (N, C, Ho, Wo, kh, kw)
     ho, wo = win.shape[2:4]
-    cols = win.reshape(n, g, c // g, ho, wo, kernel[0], kernel[1])
-    cols = cols.transpose(1, 0, 3, 4, 2, 5, 6)
-    return cols.reshape(g, n * ho * wo, (c // g) * kernel[0] * kernel[1]), (ho, wo)
+    cols = win.reshape(n, g, c // g, ho, wo, kh, kw).transpose(0, 1, 2, 5, 6, 3, 4)
+    return cols.reshape(n, g, (c // g) * kh * kw, ho * wo), (ho, wo)
 
 
-def _corr(xpad: Any, w: Any, p: ConvParams) -> Any:
-    """Cross-correlation of a padded input with ``w`` (O, Cg, kh, kw): (N, O, Ho, Wo)."""
+def _corr(xpad: Any, w: Any, p: ConvParams) -> tuple[Any, Any]:
+    """Cross-correlation of a padded input with ``w`` (O, Cg, kh, kw): (N, O, Ho, Wo), and
+    the patch matrix it used."""
     n = xpad.shape[0]
     o, _, kh, kw = w.shape
     g = p.groups
     cols, (ho, wo) = _im2col(xpad, (kh, kw), p)
-    xp = xp_of(cols)
-    wm = xp.ascontiguousarray(w.reshape(g, o // g, -1).transpose(0, 2, 1))
-    out = xp.ascontiguousarray(cols) @ wm  # (G, N*Ho*Wo, O/G): the one matrix multiply
-    out = out.reshape(g, n, ho, wo, o // g).transpose(1, 0, 4, 2, 3).reshape(n, o, ho, wo)
-    return xp_of(out).ascontiguousarray(out)
+    # (G, O/G, K) @ (N, G, K, P) -> (N, G, O/G, P): already NCHW
+    out = w.reshape(g, o // g, -1) @ cols
+    return out.reshape(n, o, ho, wo), cols
 
 
 def conv_forward(x: Any, w: Any, p: ConvParams) -> Any:
     """``C(x, w)`` on arrays."""
-    return _corr(pad2d(x, p.pads), w, p)
+    return _corr(pad2d(x, p.pads), w, p)[0]
 
 
 def conv_input_grad(g: Any, w: Any, x_hw: tuple, p: ConvParams) -> Any:
-    """``Cx(g, w)``: the gradient w.r.t. the input, for input spatial size ``x_hw``."""
+    """``Cx(g, w)``: the gradient w.r.t. the input, for input spatial size ``x_hw``: patch
+    gradients ``w^T @ g``, then col2im (a strided add per kernel offset)."""
     o, cg, kh, kw = w.shape
     gr = p.groups
-    (dh, dw), (t, b, l, r) = p.dilation, p.pads
-    hp, wp = x_hw[0] + t + b, x_hw[1] + l + r
-    gd = dilate(g, p.stride)
-    gd = pad2d(gd, ((kh - 1) * dh, hp - gd.shape[2], (kw - 1) * dw, wp - gd.shape[3]))
-    wt = w.reshape(gr, o // gr, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
-    wt = wt.reshape(gr * cg, o // gr, kh, kw)
-    gxp = _corr(gd, wt, ConvParams((1, 1), (0, 0, 0, 0), p.dilation, gr))
-    return gxp[:, :, t:t + x_hw[0], l:l + x_hw[1]]
+    n, _, ho, wo = g.shape
+    (sh, sw), (dh, dw), (t, b, l, r) = p.stride, p.dilation, p.pads
+    h, wd = x_hw
+    xp = xp_of(g)
+    wt = w.reshape(gr, o // gr, cg * kh * kw).transpose(0, 2, 1)  # (G, K, O/G)
+    gcols = wt @ g.reshape(n, gr, o // gr, ho * wo)  # (N, G, K, P)
+    gcols = gcols.reshape(n, gr * cg, kh, kw, ho, wo)
+    hp = max(h + t + b, (ho - 1) * sh + (kh - 1) * dh + 1)
+    wp = max(wd + l + r, (wo - 1) * sw + (kw - 1) * dw + 1)
+    gx = xp.zeros((n, gr * cg, hp, wp), dtype=gcols.dtype)
+    he, we = (ho - 1) * sh + 1, (wo - 1) * sw + 1
+    for i in range(kh):
+        for j in range(kw):
+            gx[:, :, i * dh:i * dh + he:sh, j * dw:j * dw + we:sw] += gcols[:, :, i, j]
+    if hp == h and wp == wd:
+        return gx
+    return gx[:, :, t:t + h, l:l + wd]
 
 
-def conv_weight_grad(x: Any, g: Any, w_shape: tuple, p: ConvParams) -> Any:
-    """``Cw(x, g)``: the gradient w.r.t. the weight."""
+def conv_weight_grad(x: Any, g: Any, w_shape: tuple, p: ConvParams,
+                     cols: Any = None) -> Any:
+    """``Cw(x, g)``: the gradient w.r.t. the weight (``cols``: the forward's patch matrix
+    of ``x``, when kept)."""
     o, cg, kh, kw = w_shape
     n = x.shape[0]
     gr = p.groups
     ho, wo = g.shape[2:]
-    cols, _ = _im2col(pad2d(x, p.pads), (kh, kw), p, (ho, wo))
-    gm = g.reshape(n, gr, o // gr, ho * wo).transpose(1, 2, 0, 3).reshape(gr, o // gr, -1)
-    xp = xp_of(gm)
-    return (xp.ascontiguousarray(gm) @ xp.ascontiguousarray(cols)).reshape(o, cg, kh, kw)
+    if cols is None:
+        cols, _ = _im2col(pad2d(x, p.pads), (kh, kw), p, (ho, wo))
+    # (N, G, O/G, P) @ (N, G, P, K) -> (N, G, O/G, K), summed over the batch
+    gw = g.reshape(n, gr, o // gr, ho * wo) @ cols.swapaxes(-1, -2)
+    return gw.sum(axis=0).reshape(o, cg, kh, kw)
+
+
+def _bias_grad(g: Any) -> Any:
+    """``g.sum(dim=(0, 2, 3))`` on the array, as ``SumBackward1``'s forward computes it."""
+    return g.sum(axis=(0, 2, 3), dtype=g.dtype)
+
+
+def _conv_fast(self: ConvolutionBackward0, gd: Any) -> tuple | None:
+    """``ConvolutionBackward0.backward`` on arrays (same functions, same order)."""
+    x, w = saved_arrays(self)
+    n = self.needs
+    dt = gd.dtype
+    if gd.ndim != 4 or dt.kind != "f" or (x is not None and x.dtype != dt) \
+            or (w is not None and w.dtype != dt):
+        return None
+    gx = conv_input_grad(gd, w, self.x_hw, self.p) if n[0] else None
+    gw = conv_weight_grad(x, gd, self.w_shape, self.p, self._cols) if n[1] else None
+    if not self.has_bias:
+        return gx, gw
+    return gx, gw, (_bias_grad(gd) if n[2] else None)
 
 
 class ConvolutionBackward0(Op):
     """``conv2d(input, weight, bias)``."""
+
+    _cols = None  # the forward's patch matrix, kept for the weight gradient
 
     def forward(self, x, w, *bias, params):
         self.p = params
@@ -91,20 +138,29 @@ class ConvolutionBackward0(Op):
         if n:
             self.save(input=self.inputs[0] if n[1] else None,
                       weight=self.inputs[1] if n[0] else None)
-        out = conv_forward(x, w, params)
+        out, cols = _corr(pad2d(x, params.pads), w, params)
+        if n and n[1]:
+            self._cols = cols
         if bias:
             out += bias[0].reshape(1, -1, 1, 1)
         return out
+
+    def _release(self) -> None:
+        super()._release()
+        self._cols = None
 
     def backward(self, g):
         x, w = self.saved()
         n = self.needs
         gx = apply(ConvInputGrad, (g, w), x_hw=self.x_hw, params=self.p) if n[0] else None
-        gw = apply(ConvWeightGrad, (x, g), w_shape=self.w_shape, params=self.p) \
-            if n[1] else None
+        gw = apply(ConvWeightGrad, (x, g), w_shape=self.w_shape, params=self.p,
+                   cols=self._cols) if n[1] else None
         if not self.has_bias:
             return gx, gw
         return gx, gw, (g.sum(dim=(0, 2, 3)) if n[2] else None)
+
+    _fast_arrays = _conv_fast
+    _fast_backward = tensor_level(_conv_fast)
 
 
 class ConvInputGrad(Op):
@@ -130,10 +186,10 @@ class ConvWeightGrad(Op):
 
     _name = "ConvolutionBackwardBackward0"
 
-    def forward(self, x, g, w_shape, params):
+    def forward(self, x, g, w_shape, params, cols=None):
         self.p, self.w_shape = params, w_shape
         self.save(input=self.inputs[0], grad_output=self.inputs[1])
-        return conv_weight_grad(x, g, w_shape, params)
+        return conv_weight_grad(x, g, w_shape, params, cols)
 
     def backward(self, gg):
         x, g = self.saved()

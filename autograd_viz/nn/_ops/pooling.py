@@ -1,8 +1,11 @@
 """2-D max and average pooling on strided windows (no loops over pixels), NumPy or CuPy.
 
-``MaxPool2DWithIndicesBackward0``: argmax over each window; backward scatters the
-gradient to the argmax positions with one ``bincount``. ``AvgPool2DBackward0``: window sums
-divided by PyTorch's divisor; backward is the adjoint window sum (dilate, pad, sum).
+``MaxPool2DWithIndicesBackward0``: a running maximum over the kernel offsets (one vectorized
+step per offset, keeping the offset of each maximum); backward adds the gradient at those
+offsets with one masked strided add per offset (``MaxPoolScatter``; an array-level copy of
+that backward, ``_fast_arrays``, serves a backward without graph, see ``ops/_fastgrad.py``).
+``AvgPool2DBackward0``: window sums divided by PyTorch's divisor; backward is the adjoint
+window sum (dilate, pad, sum).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import numpy as np
 
 from ...autograd.function import Op
 from ...ops._core import apply
+from ...ops._fastgrad import tensor_level
 from ...tensor import Tensor
 from ._util import dilate, pad2d, pair, windows, wrap, xp_of
 
@@ -66,49 +70,128 @@ def _as4d(a: Any) -> Any:
     return a[None] if a.ndim == 3 else a
 
 
-def maxpool_arrays(x: Any, params: PoolParams) -> tuple[Any, Any]:
-    """Max pooling on arrays: (values, flat h*W+w indices of the maxima)."""
+def _offset_views(a: Any, p: PoolParams) -> list:
+    """One strided (N, C, Ho, Wo) view of the padded ``a`` per kernel offset, row-major: the
+    view for offset (i, j) holds element (i, j) of every window."""
+    (ho, wo), (sh, sw), (dh, dw) = p.out_hw, p.stride, p.dilation
+    he, we = (ho - 1) * sh + 1, (wo - 1) * sw + 1
+    return [a[:, :, i * dh:i * dh + he:sh, j * dw:j * dw + we:sw]
+            for i in range(p.kernel[0]) for j in range(p.kernel[1])]
+
+
+def _offset_dtype(p: PoolParams) -> Any:
+    k = p.kernel[0] * p.kernel[1]
+    return np.int8 if k <= 127 else np.int16 if k <= 32767 else np.int32
+
+
+def maxpool_offsets(x: Any, params: PoolParams) -> tuple[Any, Any]:
+    """Max pooling on arrays: (values, kernel offset ``i * kw + j`` of each maximum).
+
+    A running maximum over the kernel offsets (``kh * kw`` vectorized steps), with PyTorch's
+    CPU rule: a larger value or a NaN replaces the current maximum, so ties keep the first
+    position and NaN the last."""
     xp = xp_of(x)
     x4 = _as4d(x)
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    win = windows(params.padded(x4, fill), params.kernel, params.stride, params.dilation,
-                  params.out_hw)
-    n, c, ho, wo, kh, kw = win.shape
-    flat = win.reshape(n, c, ho, wo, kh * kw)
-    arg = flat.argmax(axis=-1)
-    vals = xp.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-    rows = (xp.arange(ho)[:, None] * params.stride[0] - params.pad[0]
-            + (arg // kw) * params.dilation[0])
-    cols = (xp.arange(wo)[None, :] * params.stride[1] - params.pad[1]
-            + (arg % kw) * params.dilation[1])
-    idx = (rows * params.in_hw[1] + cols).astype(np.int64)
+    views = _offset_views(params.padded(x4, fill), params)
+    best = views[0]
+    arg = xp.zeros(best.shape, dtype=_offset_dtype(params))
+    one = arg.dtype.type
+    for k in range(1, len(views)):
+        v = views[k]
+        upd = v > best
+        # (NaN propagates; the first step makes the copy that later steps update in place)
+        best = xp.maximum(best, v) if k == 1 else xp.maximum(best, v, out=best)
+        # offsets only grow: max(arg, k) is k where v took over, arg elsewhere
+        xp.maximum(arg, upd * one(k), out=arg)
+    if len(views) == 1:
+        best = xp.array(best)
+    elif x.dtype.kind == "f" and bool(xp.isnan(best).any()):
+        arg = _nan_offsets(views, arg.dtype)  # (``v > best`` passed over NaN)
     if x.ndim == 3:
-        vals, idx = vals[0], idx[0]
-    return xp.ascontiguousarray(vals), idx
+        best, arg = best[0], arg[0]
+    return best, arg
+
+
+def _nan_offsets(views: list, dtype: Any) -> Any:
+    """The offsets of the maxima by PyTorch's rule when some window holds a NaN."""
+    xp = xp_of(views[0])
+    cur = views[0]
+    arg = xp.zeros(cur.shape, dtype=dtype)
+    for k in range(1, len(views)):
+        v = views[k]
+        upd = (v > cur) | xp.isnan(v)
+        cur = xp.where(upd, v, cur)
+        arg = xp.where(upd, dtype.type(k), arg)
+    return arg
+
+
+def flat_indices(arg: Any, params: PoolParams) -> Any:
+    """The kernel offsets of ``maxpool_offsets`` as PyTorch's indices: ``h * W + w`` in
+    each input plane (int64)."""
+    xp = xp_of(arg)
+    (ho, wo), kw = params.out_hw, params.kernel[1]
+    a = arg.astype(np.int64)
+    rows = (xp.arange(ho)[:, None] * params.stride[0] - params.pad[0]
+            + (a // kw) * params.dilation[0])
+    cols = (xp.arange(wo)[None, :] * params.stride[1] - params.pad[1]
+            + (a % kw) * params.dilation[1])
+    return rows * params.in_hw[1] + cols
+
+
+def maxpool_arrays(x: Any, params: PoolParams) -> tuple[Any, Any]:
+    """Max pooling on arrays: (values, flat h*W+w indices of the maxima)."""
+    vals, arg = maxpool_offsets(x, params)
+    return vals, flat_indices(arg, params)
+
+
+def scatter_offsets(g: Any, arg: Any, params: PoolParams, in_shape: tuple) -> Any:
+    """Zeros of ``in_shape`` (…, H, W) with each ``g`` added at its window's maximum (the
+    offset ``arg``): one masked strided write per kernel offset, over the padded plane."""
+    xp = xp_of(g)
+    g4, a4 = _as4d(g), _as4d(arg)
+    p = params
+    (ho, wo), (sh, sw), (dh, dw) = p.out_hw, p.stride, p.dilation
+    (kh, kw), (ph, pw), (h, w) = p.kernel, p.pad, p.in_hw
+    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    hp, wp = max((ho - 1) * sh + eh, ph + h), max((wo - 1) * sw + ew, pw + w)
+    out = xp.zeros(g4.shape[:2] + (hp, wp), dtype=g.dtype)
+    disjoint = sh >= eh and sw >= ew  # every input position in at most one window
+    for k, v in enumerate(_offset_views(out, p)):
+        hit = a4 == k
+        if disjoint:
+            xp.multiply(g4, hit, out=v)
+        else:
+            v += g4 * hit
+    if (hp, wp) != (h, w):
+        out = xp.ascontiguousarray(out[:, :, ph:ph + h, pw:pw + w])
+    return out.reshape(in_shape)
+
+
+def _maxpool_fast(self: MaxPool2DWithIndicesBackward0, gd: Any) -> tuple | None:
+    """``MaxPool2DWithIndicesBackward0.backward`` on arrays (``MaxPoolScatter``'s forward)."""
+    return (scatter_offsets(gd, self.arg, self.p, self.in_shape),)
 
 
 class MaxPool2DWithIndicesBackward0(Op):
     """``max_pool2d_with_indices``: values and the flat (h*W + w) index of each max."""
 
     def forward(self, x, params):
-        self.in_shape = x.shape
-        vals, self.idx = maxpool_arrays(x, params)
+        self.in_shape, self.p = x.shape, params
+        vals, self.arg = maxpool_offsets(x, params)
         return vals
 
+    @property
+    def idx(self) -> Any:
+        """PyTorch's indices of the maxima (``h * W + w``)."""
+        return flat_indices(self.arg, self.p)
+
     def backward(self, g):
-        return apply(MaxPoolScatter, (g,), idx=self.idx, in_shape=self.in_shape)
+        return apply(MaxPoolScatter, (g,), arg=self.arg, params=self.p,
+                     in_shape=self.in_shape)
 
-
-def scatter_to(g: Any, idx: Any, in_shape: tuple) -> Any:
-    """Zeros of ``in_shape`` (…, H, W) with ``g`` added at the flat indices ``idx``."""
-    xp = xp_of(g)
-    hw = in_shape[-2] * in_shape[-1]
-    lead = int(np.prod(in_shape[:-2]))
-    g2 = g.reshape(lead, -1)
-    base = (xp.arange(lead) * hw)[:, None]
-    flat = (idx.reshape(lead, -1) + base).ravel()
-    out = xp.bincount(flat, weights=g2.ravel(), minlength=lead * hw)
-    return out.astype(g.dtype, copy=False).reshape(in_shape)
+    _fast_arrays = _maxpool_fast
+    _fast_backward = tensor_level(_maxpool_fast)
 
 
 class MaxPoolScatter(Op):
@@ -116,13 +199,14 @@ class MaxPoolScatter(Op):
 
     _name = "MaxPool2DWithIndicesBackwardBackward0"
 
-    def forward(self, g, idx, in_shape):
-        self.idx, self.out_shape = idx, g.shape
-        return scatter_to(g, idx, in_shape)
+    def forward(self, g, arg, params, in_shape):
+        self.arg, self.p, self.out_shape = arg, params, g.shape
+        return scatter_offsets(g, arg, params, in_shape)
 
     def backward(self, gg):
+        idx = flat_indices(self.arg, self.p)
         flat = gg.reshape(gg.shape[:-2] + (-1,))
-        picked = flat.gather(-1, wrap(self.idx.reshape(self.idx.shape[:-2] + (-1,))))
+        picked = flat.gather(-1, wrap(idx.reshape(idx.shape[:-2] + (-1,))))
         return picked.reshape(self.out_shape)
 
 
