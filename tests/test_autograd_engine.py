@@ -423,3 +423,26 @@ def test_first_grad_under_create_graph_is_a_graph_copy(torch):
                            x.grad.tolist(), m.autograd.grad(x.grad.sum(), x)[0].tolist())
     assert sig["autograd_viz"][:4] == sig["torch"][:4]
     np.testing.assert_allclose(sig["autograd_viz"][4:], sig["torch"][4:], rtol=1e-6)
+
+
+def test_first_grads_never_share_memory():
+    """The engine may hand an array it owns to ``.grad`` instead of copying it (as torch
+    steals), but never one that another grad, a saved tensor or the user can see."""
+    x = av.tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3))
+    a, b, c = (av.ones(3, requires_grad=True) for _ in range(3))
+    w = av.ones(3, 2, requires_grad=True)
+    seed = av.ones(2, 2)
+    loss = ((x * a + b) @ w + (a + c).sum()).sum() + (b * 1).sum()
+    loss.backward()
+    grads = [a.grad, b.grad, c.grad, w.grad]
+    for i, g in enumerate(grads):
+        for h in grads[i + 1:]:
+            assert not np.shares_memory(g._data, h._data)
+    before = [g.tolist() for g in grads]
+    a.grad.add_(100)
+    assert [g.tolist() for g in grads[1:]] == before[1:]
+    y = av.ones(2, 2, requires_grad=True)
+    (y * 1).backward(seed)
+    assert not np.shares_memory(y.grad._data, seed._data)
+    y.grad.zero_()
+    assert seed.tolist() == [[1.0, 1.0], [1.0, 1.0]]

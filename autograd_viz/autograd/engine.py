@@ -6,6 +6,7 @@ It knows nothing of the recorder: it only emits events when ``events.enabled``.
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -88,14 +89,23 @@ def _add_raw(a: Any, b: Any) -> Any:
     return _add_arrays(_as_grad(a), _as_grad(b))
 
 
-def _accumulate_array(node: AccumulateGrad, gd: Any) -> None:
-    """``accumulate`` of an array grad, without graph or listener: the same steps."""
+_refcount = sys.getrefcount
+
+
+def _accumulate_array(node: AccumulateGrad, buf: list) -> None:
+    """``accumulate`` of the array grad in ``buf[0]``, without graph or listener: the same
+    steps; like torch, the first ``.grad`` takes over (steals) an array that nothing else
+    holds instead of copying it."""
     var = node.variable
     old = var._grad
+    gd = buf[0]
     if isinstance(gd, np.generic):
         gd = np.asarray(gd)
     if old is None:
-        var._grad = _wrap(gd.copy())
+        # held only by buf, ``gd`` and getrefcount's argument (the engine drops its own
+        # references after each node), owning its memory: no one else can see it
+        own = getattr(gd, "base", 0) is None and _refcount(gd) <= 3 and gd.flags.writeable
+        var._grad = _wrap(gd if own else gd.copy())
     elif old.requires_grad:
         var._grad = old + _wrap(gd)
     else:
@@ -286,7 +296,7 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                             buf = _tensors(buf)
                         buf = _call_pre_hooks(run, node, buf)
                     if raw and not events.enabled and not isinstance(buf[0], _Tensor):
-                        _accumulate_array(node, buf[0])
+                        _accumulate_array(node, buf)
                     else:
                         accumulate(run, node, _as_grad(buf[0]), create_graph)
                     step += 1
@@ -333,6 +343,7 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                 deps[nxt] = d
                 if d == 0:
                     heappush(heap, _entry(nxt))
+            out = g = g0 = None  # (so that only the buffers hold the grads: see above)
     return captured
 
 
