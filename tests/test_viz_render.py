@@ -184,6 +184,19 @@ def test_svg_is_deterministic_and_real():
 
 
 @needs_dot
+def test_drawings_rendered_side_by_side_are_the_same_svgs():
+    from autograd_viz.viz.draw import render_svgs
+
+    ds = [viz.draw(small_graph()), viz.draw(chain_graph(30), rankdir="LR"),
+          viz.draw(small_graph(), legend=False)]
+    render_svgs(ds)
+    assert [d._svg for d in ds] == [viz.draw(small_graph()).svg(),
+                                    viz.draw(chain_graph(30), rankdir="LR").svg(),
+                                    viz.draw(small_graph(), legend=False).svg()]
+    assert len({d._svg for d in ds}) == 3
+
+
+@needs_dot
 @pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG"),
                                            (".pdf", b"%PDF"), (".dot", b"digraph")])
 def test_save_formats(tmp_path, suffix, magic):

@@ -141,6 +141,20 @@ class Drawing:
         return fallback
 
 
+def render_svgs(drawings: list[Drawing]) -> None:
+    """Render the SVG of several drawings at once: their ``dot`` processes run side by side
+    (each drawing keeps its SVG, or its reason for text, as ``svg()`` would)."""
+    todo = [d for d in drawings if d._svg is None and d._problem is None]
+    if len(todo) < 2:
+        for d in todo:
+            d.svg()
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(todo)) as pool:  # (the threads wait on dot, GIL released)
+        list(pool.map(Drawing.svg, todo))
+
+
 def draw(tensor_or_graph: Any, **options: Any) -> Drawing:
     """Draw a tensor's autograd graph (walking ``grad_fn``), a :class:`Graph` or a Recorder.
 

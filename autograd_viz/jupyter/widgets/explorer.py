@@ -21,6 +21,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from ...viz.draw import render_svgs
 from ..render import Recording, ShowOptions, drawing
 from . import panels
 from .canvas import GraphCanvas
@@ -155,6 +156,9 @@ class Explorer(W.VBox):
             return
         # the canvas has its own HTML legend: draw without Graphviz's
         d = drawing(rec.graph, rec.options.replace(legend=False))
+        # the static drawing (with its legend) is what the cell's saved output carries: lay
+        # both out at once
+        render_svgs([d, rec.drawing()])
         svg = d.svg()
         if svg is None:  # no Graphviz: show the text rendering instead
             import html
