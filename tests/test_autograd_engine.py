@@ -407,6 +407,7 @@ def test_saved_output_outliving_its_tensor(torch):
     assert a[3] == t[3] == "TanhBackward0"
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 def test_first_grad_under_create_graph_is_a_graph_copy(torch):
     """torch: the first ``.grad`` made with ``create_graph=True`` is ``CopyBackwards`` of the
     incoming grad (a later one adds onto it)."""

@@ -565,3 +565,27 @@ def test_large_values_are_copied_then_summarised_at_replay(monkeypatch):
     steps = g.runs[0].steps
     assert len(steps) == 14  # sum, 12 muls, w's AccumulateGrad: all but sum's 0-d grad large
     assert all(p.stats is not None and p.values is None for s in steps[1:] for p in s.grads_in)
+
+
+def test_replayed_values_keep_no_large_copies():
+    """Once replayed, a recording keeps summaries of large values, not the copies (a long
+    training loop under record() must not hold every gradient it saw)."""
+    from autograd_viz.viz.preview import SMALL_NUMEL
+
+    w = av.ones(300, 10, requires_grad=True)
+    x = av.ones(8, 300)
+    with viz.record() as rec:
+        for _ in range(3):
+            h = (x @ w).tanh()
+            h.retain_grad()
+            h.register_hook(lambda g: g * 1)
+            h.sum().backward()
+            w.grad = None
+    rec.graph()
+    kept = []
+    for r in rec._runs:
+        kept += r.grad_roots + [v for s in r.steps for v in s[2] + s[3]]
+        kept += [v for h in r.hooks for v in h[4] + (h[5] or [])] + [s for _, s in r.retained]
+    kept += [e[3] for evs in rec._history.values() for e in evs]
+    large = [v for v in kept if isinstance(v, np.ndarray) and v.size > SMALL_NUMEL]
+    assert kept and not large

@@ -26,7 +26,7 @@ from .model import (
     RetainCapture,
 )
 from .names import names_from_mapping, names_from_namespace
-from .preview import SMALL_NUMEL, as_snapshot, grab
+from .preview import SMALL_NUMEL, Snapshot, as_snapshot, grab
 
 _ndarray = np.ndarray
 
@@ -80,6 +80,19 @@ def _saved_items(saved: Any) -> list[tuple[str, Any]]:
     if not saved:
         return []
     return [(s.name, s.tensor) for s in saved if s is not None and not isinstance(s, str)]
+
+
+def _kept(x: Any) -> Any:
+    """What replay keeps of a value copied while recording: a large copy is summarised now
+    (a :class:`Snapshot`: statistics, histogram, edges), so that a long recording holds no
+    full copies once replayed; small copies are kept as they are."""
+    if x is None or type(x) is Snapshot or getattr(x, "size", 0) <= SMALL_NUMEL:
+        return x
+    return as_snapshot(x)
+
+
+def _kept_all(xs: Any) -> list[Any]:
+    return [_kept(x) for x in xs]
 
 
 def _pv(x: Any) -> Preview | None:
@@ -418,7 +431,7 @@ class Recorder:
                               in_snaps=in_snaps, out_snaps=out_snaps)
 
     def _backward_begin(self, p: dict, _: Any, grad_roots: list) -> None:
-        run = _Run(f"run{len(self._runs)}", p, self._b, grad_roots)
+        run = _Run(f"run{len(self._runs)}", p, self._b, _kept_all(grad_roots))
         self._runs.append(run)
         self._by_key[p.get("run")] = run
         self._active.append(run)
@@ -428,7 +441,8 @@ class Recorder:
         if run is None:
             return
         op = self._b.op_for(node)
-        run.steps.append((int(step if step is not None else len(run.steps)), op, gin, gout))
+        run.steps.append((int(step if step is not None else len(run.steps)), op,
+                          _kept_all(gin), _kept_all(gout)))
 
     def _target(self, target: Any) -> tuple[str, str]:
         if isinstance(target, tuple):  # a non-leaf's hook: (its grad_fn, its output_nr)
@@ -450,10 +464,12 @@ class Recorder:
     def _add_hook(self, run: _Run, target: Any, kind: Any, gin: list, gout: Any,
                   printed: str, error: str | None) -> None:
         tid, ttype = self._target(target)
-        run.hooks.append((self._hook_index, tid, ttype, str(kind), gin, gout, printed, error))
+        run.hooks.append((self._hook_index, tid, ttype, str(kind), _kept_all(gin),
+                          None if gout is None else _kept_all(gout), printed, error))
         self._hook_index += 1
 
     def _grad_accumulated(self, p: dict, snap: Any) -> None:
+        snap = _kept(snap)
         run = self._run_of(p)
         tid = self._b.set_grad(p["tensor"], p.get("after"), as_snapshot(snap)).id
         rid = None if run is None else run.id
@@ -462,6 +478,7 @@ class Recorder:
             run.accumulated.append(tid)
 
     def _retain_grad(self, p: dict, snap: Any) -> None:
+        snap = _kept(snap)
         run = self._run_of(p)
         d = self._b.set_grad(p["tensor"], p.get("grad"), as_snapshot(snap))
         d.retains_grad = True
@@ -483,6 +500,7 @@ class Recorder:
             self._b.free_saved(op for _, op, _, _ in run.steps)
 
     def _grad_reset(self, p: dict, snap: Any) -> None:
+        snap = _kept(snap)
         t, how = p["tensor"], str(p.get("how", "none"))
         if how == "zero_":  # ``x.grad.zero_()``: the tensor is the grad; find its owner
             owner = self._b.grad_owner(t)
