@@ -170,3 +170,22 @@ def test_lookups():
         g.tensor("nope")
     g.tensors.append(TensorNode("t3", "z", [1], "float32", "cpu", False, True, "constant"))
     assert g.tensor("z").id == "t3"  # the index follows changes
+
+
+@pytest.mark.parametrize("kind", ["normal32", "ints32", "arange64", "uniform16"])
+def test_histogram_of_large_arrays_counts_like_numpy(kind):
+    """Above EXACT_HIST_NUMEL the preview bins in blocks of its own; the counts and edges
+    are NumPy's on data with values on the bin edges too."""
+    from autograd_viz.viz.preview import EXACT_HIST_NUMEL, preview_array
+
+    rng = np.random.default_rng(1)
+    n = EXACT_HIST_NUMEL * 3 + 17
+    a = {"normal32": rng.standard_normal(n).astype(np.float32),
+         "ints32": rng.integers(-3, 4, n).astype(np.float32),
+         "arange64": np.arange(n, dtype=np.float64),
+         "uniform16": rng.uniform(-1, 1, n).astype(np.float16)}[kind]
+    h = preview_array(a.reshape(-1, 7) if n % 7 == 0 else a).hist
+    d = a.astype(np.float64)
+    counts, edges = np.histogram(d, bins=len(h.counts), range=(d.min(), d.max()))
+    assert h.counts == counts.tolist() and sum(h.counts) == n
+    np.testing.assert_allclose(h.edges, edges)

@@ -19,6 +19,8 @@ from .model import Hist, Preview, Stats
 SMALL_NUMEL = 64
 #: Bins of the histogram kept for larger tensors.
 HIST_BINS = 20
+#: Above this many elements the histogram is binned by :func:`_binned` (not np.histogram).
+EXACT_HIST_NUMEL = 1 << 16
 
 
 class Snapshot:
@@ -180,9 +182,33 @@ def _hist(data: Any, stats: Stats | None, bins: int = HIST_BINS) -> Hist | None:
             lo, hi = float(d.min()), float(d.max())
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
+        if d.size > EXACT_HIST_NUMEL and xp is np:
+            return _binned(d, lo, hi, bins)
         counts, edges = xp.histogram(d, bins=bins, range=(lo, hi))
     if xp is not np:
         counts, edges = xp.asnumpy(counts), xp.asnumpy(edges)
+    return Hist(counts=[int(c) for c in counts.tolist()], edges=[float(x) for x in edges.tolist()])
+
+
+def _binned(d: np.ndarray, lo: float, hi: float, bins: int) -> Hist:
+    """``np.histogram(d, bins, (lo, hi))`` for a large array of finite values in [lo, hi],
+    binned in float64 in three passes (about 4x faster); a value within an ulp of an inner
+    edge may land in the bin beside the one NumPy picks."""
+    flat = d.reshape(-1)
+    scale = bins / (hi - lo)
+    block = min(flat.size, EXACT_HIST_NUMEL)  # (blocks: buffers stay in cache, reused)
+    f = np.empty(block, np.float64)
+    k = np.empty(block, np.intp)
+    counts = np.zeros(bins, np.int64)
+    for i in range(0, flat.size, block):
+        part = flat[i:i + block]
+        n = part.size
+        np.subtract(part, lo, out=f[:n], dtype=np.float64)
+        f[:n] *= scale
+        k[:n] = f[:n]  # (truncation: the values are >= 0)
+        np.minimum(k[:n], bins - 1, out=k[:n])
+        counts += np.bincount(k[:n], minlength=bins)
+    edges = np.linspace(lo, hi, bins + 1)
     return Hist(counts=[int(c) for c in counts.tolist()], edges=[float(x) for x in edges.tolist()])
 
 
