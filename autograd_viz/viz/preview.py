@@ -7,6 +7,7 @@ into a :class:`~autograd_viz.viz.model.Preview` happens later, once, in :meth:`S
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from .model import Hist, Preview, Stats
 SMALL_NUMEL = 64
 #: Bins of the histogram kept for larger tensors.
 HIST_BINS = 20
-#: Above this many elements the histogram is binned by :func:`_binned` (not np.histogram).
+#: Block size (elements) of :func:`_binned`'s passes.
 EXACT_HIST_NUMEL = 1 << 16
 
 
@@ -182,7 +183,7 @@ def _hist(data: Any, stats: Stats | None, bins: int = HIST_BINS) -> Hist | None:
             lo, hi = float(d.min()), float(d.max())
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
-        if d.size > EXACT_HIST_NUMEL and xp is np:
+        if xp is np:
             return _binned(d, lo, hi, bins)
         counts, edges = xp.histogram(d, bins=bins, range=(lo, hi))
     if xp is not np:
@@ -190,15 +191,20 @@ def _hist(data: Any, stats: Stats | None, bins: int = HIST_BINS) -> Hist | None:
     return Hist(counts=[int(c) for c in counts.tolist()], edges=[float(x) for x in edges.tolist()])
 
 
+_BUFFERS = threading.local()
+
+
 def _binned(d: np.ndarray, lo: float, hi: float, bins: int) -> Hist:
-    """``np.histogram(d, bins, (lo, hi))`` for a large array of finite values in [lo, hi],
-    binned in float64 in three passes (about 4x faster); a value within an ulp of an inner
-    edge may land in the bin beside the one NumPy picks."""
+    """``np.histogram(d, bins, (lo, hi))`` for an array of finite values in [lo, hi],
+    binned in float64 in blocks (2-4x faster: no edge search); a value within an ulp of an
+    inner edge may land in the bin beside the one NumPy picks."""
     flat = d.reshape(-1)
     scale = bins / (hi - lo)
-    block = min(flat.size, EXACT_HIST_NUMEL)  # (blocks: buffers stay in cache, reused)
-    f = np.empty(block, np.float64)
-    k = np.empty(block, np.intp)
+    block = EXACT_HIST_NUMEL  # (blocks: buffers stay in cache and are reused per thread)
+    bufs = getattr(_BUFFERS, "fk", None)
+    if bufs is None:
+        bufs = _BUFFERS.fk = (np.empty(block, np.float64), np.empty(block, np.intp))
+    f, k = bufs
     counts = np.zeros(bins, np.int64)
     for i in range(0, flat.size, block):
         part = flat[i:i + block]
