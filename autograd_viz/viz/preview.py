@@ -155,12 +155,18 @@ def _stats(data: Any) -> Stats | None:
         return None
     with np.errstate(all="ignore"):
         d = data.astype("float64") if data.dtype.kind == "b" else data
-        return Stats(
-            min=float(d.min()),
-            max=float(d.max()),
-            mean=float(d.mean(dtype="float64")),
-            std=float(d.std(dtype="float64")),
-        )
+        if type(d) is not np.ndarray:  # CuPy: its own mean/std
+            return Stats(min=float(d.min()), max=float(d.max()),
+                         mean=float(d.mean(dtype="float64")),
+                         std=float(d.std(dtype="float64")))
+        # NumPy's mean and std (dtype float64) step by step, the mean computed once
+        flat = d.reshape(-1)
+        n = flat.size
+        mean = np.add.reduce(flat, dtype=np.float64) / n
+        dev = np.subtract(flat, mean, dtype=np.float64)
+        np.multiply(dev, dev, out=dev)
+        return Stats(min=float(flat.min()), max=float(flat.max()), mean=float(mean),
+                     std=float(np.sqrt(np.add.reduce(dev) / n)))
 
 
 def _hist(data: Any, stats: Stats | None, bins: int = HIST_BINS) -> Hist | None:
