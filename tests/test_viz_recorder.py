@@ -589,3 +589,43 @@ def test_replayed_values_keep_no_large_copies():
     kept += [e[3] for evs in rec._history.values() for e in evs]
     large = [v for v in kept if isinstance(v, np.ndarray) and v.size > SMALL_NUMEL]
     assert kept and not large
+
+
+@pytest.mark.parametrize("mutate", ["hook", "function"])
+def test_shared_copies_never_hide_a_write_by_user_code(mutate):
+    """Large gradients handed from node to node are copied once per run; a hook or a custom
+    Function's backward that writes into a gradient in place does not change what was
+    recorded before the write, and what follows shows the written values."""
+
+    class Triple(av.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.mul_(3)
+
+    x = av.ones(100, requires_grad=True)
+    with viz.record() as rec:
+        y = x * 2
+        if mutate == "hook":
+            y.register_hook(lambda g: g.mul_(3))
+            z = (y * 1) * 1
+        else:
+            z = Triple.apply(y) * 1
+        z.sum().backward()
+    steps = rec.graph().runs[0].steps
+
+    def means(ps):
+        return [p.stats.mean for p in ps if p is not None]
+
+    # sum -> z's "* 1" -> (y * 1, or Triple) -> x * 2 -> x's AccumulateGrad
+    assert means(steps[1].grads_out) == [1.0]  # copied before anything wrote to it
+    mid = steps[2]
+    if mutate == "hook":
+        assert (means(mid.grads_in), means(mid.grads_out)) == ([1.0], [1.0])
+    else:  # (the node's grads are taken after its backward ran: the write shows there)
+        assert (means(mid.grads_in), means(mid.grads_out)) == ([3.0], [3.0])
+    assert (means(steps[3].grads_in), means(steps[3].grads_out)) == ([3.0], [6.0])
+    assert x.grad.tolist() == [6.0] * 100

@@ -6,12 +6,14 @@ nothing is subscribed, so nothing is recorded and nothing costs.
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from autograd_viz.autograd import events
+from autograd_viz.autograd.function import BackwardCFunction
 
 from . import capture
 from ._gc import paused
@@ -29,6 +31,7 @@ from .names import names_from_mapping, names_from_namespace
 from .preview import SMALL_NUMEL, Snapshot, as_snapshot, grab
 
 _ndarray = np.ndarray
+_weakref = weakref.ref
 
 
 class _Run:
@@ -88,7 +91,17 @@ def _kept(x: Any) -> Any:
     full copies once replayed; small copies are kept as they are."""
     if x is None or type(x) is Snapshot or getattr(x, "size", 0) <= SMALL_NUMEL:
         return x
-    return as_snapshot(x)
+    memo = _KEPT
+    if memo is None:
+        return as_snapshot(x)
+    s = memo.get(id(x))  # (x is alive: the log being replayed holds it)
+    if s is None:
+        s = memo[id(x)] = as_snapshot(x)
+    return s
+
+
+#: While a replay runs: copy id -> its summary (one Snapshot per copy).
+_KEPT: dict[int, Any] | None = None
 
 
 def _kept_all(xs: Any) -> list[Any]:
@@ -126,6 +139,8 @@ class Recorder:
         self._b = GraphBuilder()
         self._log: list[tuple] = []
         self._bytes = 0  # bytes of large values copied into the log (see FLUSH_BYTES)
+        self._memo: dict[int, tuple[Any, Any]] = {}  # see _copy_big
+        self._kept_memo: dict[int, Any] = {}  # copy id -> its summary, during a replay
         self._seen: set[int] = set()
         self._live: list[tuple[Any, bool]] = []  # backward runs in flight: (key, create_graph)
         self._pending: list[tuple[Any, Any, Any, int]] = []  # hooks in flight
@@ -301,31 +316,33 @@ class Recorder:
                 return
             if kind == "node_executed":
                 # grab() inlined, in loops (a comprehension would make a function each time);
-                # large values are summarised at replay, their bytes counted for the flush
+                # large values are summarised at replay, their bytes counted for the flush.
+                # The engine hands the same gradient array on from one node to the next:
+                # within a run a large array is copied once (``_memo``), unless user code
+                # (a custom Function's backward) may have written to it since.
+                node = p["node"]
+                memo = None if isinstance(node, BackwardCFunction) else self._memo
                 gin: list[Any] = []
                 gout: list[Any] = []
-                big = 0
                 try:
                     for t in p["grads_in"]:
                         if t is None:
                             gin.append(None)
                         else:  # a Tensor, or a bare NumPy array
-                            d = (t if type(t) is _ndarray else t._data).copy()
-                            gin.append(d)
-                            if d.size > SMALL_NUMEL:
-                                big += d.nbytes
+                            d = t if type(t) is _ndarray else t._data
+                            gin.append(d.copy() if d.size <= SMALL_NUMEL
+                                       else self._copy_big(d, memo))
+                    memo = self._memo
                     for t in p["grads_out"]:
                         if t is None:
                             gout.append(None)
                         else:
-                            d = (t if type(t) is _ndarray else t._data).copy()
-                            gout.append(d)
-                            if d.size > SMALL_NUMEL:
-                                big += d.nbytes
+                            d = t if type(t) is _ndarray else t._data
+                            gout.append(d.copy() if d.size <= SMALL_NUMEL
+                                        else self._copy_big(d, memo))
                 except AttributeError:  # other bare arrays (CuPy): the general path
                     gin, gout = _grabs(p["grads_in"]), _grabs(p["grads_out"])
-                self._bytes += big
-                self._log.append((kind, p["run"], p["step"], p["node"], gin, gout))
+                self._log.append((kind, p["run"], p["step"], node, gin, gout))
                 return
             elif kind == "tensor_created":
                 return
@@ -337,6 +354,7 @@ class Recorder:
                                   _grabs(outs)))
                 self._seen.update(id(t) for t in outs if t is not None)
             elif kind == "hook_begin":
+                self._memo.clear()  # (user code: it may write to any gradient it sees)
                 pos = capture.begin()
                 self._pending.append((p.get("run"), p.get("target"), p.get("kind"), pos))
             elif kind == "hook_called":
@@ -356,6 +374,7 @@ class Recorder:
                 self._first_seen(_seq(p.get("roots")))
                 self._log.append((kind, p, None, _grabs(p.get("grad_roots"))))
             elif kind == "backward_end":
+                self._memo.clear()
                 key = p.get("run")
                 self._live = [r for r in self._live if r[0] != key]
                 left = [x for x in self._pending if x[0] == key]
@@ -363,7 +382,11 @@ class Recorder:
                 unfinished = [(target, hk, capture.end(pos)) for _, target, hk, pos in left]
                 self._log.append((kind, p, unfinished))
             elif kind == "grad_accumulated":
-                self._log.append((kind, p, grab(p.get("after"))))
+                after = p.get("after")
+                d = getattr(after, "_data", None)
+                self._log.append((kind, p, self._copy_big(d, self._memo)
+                                  if type(d) is _ndarray and d.size > SMALL_NUMEL
+                                  else grab(after)))
             elif kind == "retain_grad":
                 self._log.append((kind, p, grab(p.get("grad"))))
             elif kind == "grad_reset":
@@ -376,6 +399,22 @@ class Recorder:
                 self._replay()
         except Exception as exc:  # noqa: BLE001 - recording must never break user code
             self._note(f"recorder could not log {kind}: {_err(exc)}")
+
+    def _copy_big(self, d: Any, memo: dict | None) -> Any:
+        """A copy of large array ``d`` for the log, shared with an earlier copy of the same,
+        still unchanged, array (``memo``: id -> (weak ref, copy), emptied whenever user code
+        runs or a run ends)."""
+        if memo is not None:
+            hit = memo.get(id(d))
+            if hit is not None and hit[0]() is d:
+                return hit[1]
+        c = d.copy()
+        self._bytes += c.nbytes
+        try:
+            self._memo[id(d)] = (_weakref(d), c)
+        except TypeError:  # (an array type without weak references)
+            pass
+        return c
 
     def _first_seen(self, tensors: Any) -> list[Any] | None:
         """Copies of the values of tensors not seen before (None for the others); the set of
@@ -403,6 +442,8 @@ class Recorder:
         log, self._log = self._log, []
         self._bytes = 0
         self._seen.clear()
+        global _KEPT
+        _KEPT = self._kept_memo  # one summary per copy (copies are shared: see _copy_big)
         handlers = _REPLAY
         for entry in log:
             handler = handlers.get(entry[0])
@@ -412,6 +453,8 @@ class Recorder:
                 handler(self, *entry[1:])
             except Exception as exc:  # noqa: BLE001 - one odd event must not lose the rest
                 self._note(f"recorder could not handle {entry[0]}: {_err(exc)}")
+        _KEPT = None
+        self._kept_memo.clear()
 
     def _run_of(self, p: dict[str, Any]) -> _Run | None:
         return self._by_key.get(p.get("run"))
