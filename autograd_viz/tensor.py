@@ -107,9 +107,11 @@ class Tensor:
         self._output_nr = output_nr
         self._rg = True
 
-    def _accumulator(self) -> AccumulateGrad:
+    def _accumulator(self) -> AccumulateGrad | None:
         acc = self._acc
         if acc is None:
+            if "_nograd_view" in self.__dict__:  # torch: requires grad, yet no edge
+                return None
             acc = self._acc = AccumulateGrad(self)
             if self._backward_hooks is not None:
                 acc._add_tensor_hook_dict(0, self._backward_hooks)

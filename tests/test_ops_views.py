@@ -77,3 +77,28 @@ def test_version_counter_is_shared(torch) -> None:
         y[0, 0] = 5.0
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             z.sum().backward()
+
+
+def test_view_made_under_no_grad_requires_grad_but_leads_nowhere(torch):
+    """torch: a view taken under no_grad of a tensor that requires grad requires grad too,
+    is a leaf without grad_fn, and ops on it have no edge back (no grad reaches anyone)."""
+    def run(m):
+        out = []
+        for nonleaf in (False, True):
+            x = m.ones(3, requires_grad=True)
+            base = x * 1 if nonleaf else x
+            with m.no_grad():
+                v = base[:2]
+            w = v * 2
+            w.sum().backward()
+            out.append((v.requires_grad, v.is_leaf, v.grad_fn is None, w.requires_grad,
+                        [f is None for f, _ in w.grad_fn.next_functions], v.grad, x.grad,
+                        v.detach().requires_grad, v.clone().requires_grad))
+            with pytest.raises(RuntimeError, match="appears to not have been used"):
+                m.autograd.grad((v * 2).sum(), v)
+        with m.no_grad():
+            plain = m.ones(3)[:2]
+        out.append(plain.requires_grad)
+        return out
+
+    assert run(av) == run(torch)

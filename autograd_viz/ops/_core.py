@@ -127,6 +127,8 @@ class CastProxy(Tensor):
         p._acc = t._accumulator() if t.grad_fn is None else None
         p.__dict__["_cast_from"] = t._data.dtype
         p.__dict__["_cast_of"] = t
+        if "_nograd_view" in t.__dict__:
+            p.__dict__["_nograd_view"] = True
         return p
 
 
@@ -225,8 +227,10 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                     res.__dict__["_multi_view"] = ((cls._name or cls.__name__).replace(
                         "Backward0", ""), 0)
             elif root._rg or "_nograd_view" in src.__dict__:
-                # torch forbids writing it in place once grad mode is back on
+                # as torch: it requires grad (its base does) but has no edge to the base (ops
+                # on it lead nowhere), and writing it in place with grad mode on is refused
                 res.__dict__["_nograd_view"] = True
+                res._rg = True
     else:
         check_out_dtype(out, data.dtype, getattr(cls, "_out_rule", None))
         res = _write_out(out, data, track, cls)
