@@ -4,6 +4,7 @@ class of the built-in ops (``Op``), and the user-facing ``Function`` with ``ctx`
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 import weakref
 from collections.abc import Callable
@@ -17,6 +18,7 @@ _uids = itertools.count()
 _ACC_SEQ = sys.maxsize  # AccumulateGrad runs as soon as it is ready, as in PyTorch
 _grad_state = grad_mode._state
 _new = object.__new__
+_BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
 _weakref = weakref.ref
 
 FREED_MSG = (
@@ -51,7 +53,9 @@ class SavedTensor:
     def unpack(self, node: Node) -> Any:
         t = self.tensor
         if t._version.v != self.version:
-            out = "output 0 of " + t.grad_fn.name() if t.grad_fn is not None else "a leaf"
+            # (torch 2.13 names the node without its "Backward0" suffix: "output 0 of Mul")
+            out = ("output 0 of " + _BACKWARD_SUFFIX.sub("", t.grad_fn.name())
+                   if t.grad_fn is not None else "a leaf")
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [{t._type_name()} {list(t.shape)}], which is {out}, is "
