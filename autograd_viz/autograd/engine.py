@@ -288,7 +288,7 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                             if key == (node, nr):
                                 captured[j] = buf[nr]
             run_it = needed is None or node in needed
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 if run_it and node not in (targets_acc if needed is not None else ()) \
                         and buf[0] is not None:
                     if node._pre_hooks:
@@ -341,8 +341,9 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                         b[nr] = add(b[nr], g)
                 d = deps[nxt] - 1
                 deps[nxt] = d
-                if d == 0:
-                    heappush(heap, _entry(nxt))
+                if d == 0:  # (``_entry`` inlined)
+                    sq = nxt.sequence_nr
+                    heappush(heap, (-sq, 0, _Box(nxt) if sq == _ACC_SEQ else nxt))
             out = g = g0 = None  # (so that only the buffers hold the grads: see above)
     return captured
 

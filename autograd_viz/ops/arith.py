@@ -39,7 +39,7 @@ class _Binary(Op):
 
 class AddBackward0(_Binary):
     def forward(self, a, b, alpha=1):
-        self._meta(a, b)
+        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
         self.alpha = alpha
         return a + b if alpha == 1 else (a + alpha * b).astype(a.dtype, copy=False)
 
@@ -51,7 +51,7 @@ class AddBackward0(_Binary):
 
 class SubBackward0(_Binary):
     def forward(self, a, b, alpha=1):
-        self._meta(a, b)
+        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
         self.alpha = alpha
         return a - b if alpha == 1 else (a - alpha * b).astype(a.dtype, copy=False)
 
@@ -75,7 +75,7 @@ class RsubBackward1(Op):
 
 class MulBackward0(_Binary):
     def forward(self, a, b):
-        self._meta(a, b)
+        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
         n = self.needs
         if n:
             i = self.inputs
@@ -277,6 +277,8 @@ class MinimumBackward0(_MaxMin):
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
     a, b = promote(input, other)
+    if type(alpha) is int and alpha == 1 and out is None:  # (the hot path: no **kw call)
+        return apply(AddBackward0, (a, b))
     _check_alpha(a, alpha)
     if out is not None:
         check_out(out, (a, b), "add")
@@ -287,6 +289,8 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) ->
     """``input - alpha * other`` with broadcasting."""
     _check_sub(input, other)
     a, b = promote(input, other)
+    if type(alpha) is int and alpha == 1 and out is None:  # (the hot path: no **kw call)
+        return apply(SubBackward0, (a, b))
     _check_alpha(a, alpha)
     if out is not None:
         check_out(out, (a, b), "sub")
