@@ -309,8 +309,16 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
         acc = self._accumulator()
-        return acc.register_hook(lambda gi, go: hook(self))
+        if acc is None:  # a view taken under no_grad: no .grad is ever accumulated
+            raise RuntimeError("post accumulate grad hooks cannot be registered on a view "
+                               "made in no_grad mode; register it on its base")
+        if acc._post_acc is None:
+            acc._post_acc = {}
+        return add_hook(acc._post_acc, hook)
 
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:

@@ -447,3 +447,44 @@ def test_first_grads_never_share_memory():
     assert not np.shares_memory(y.grad._data, seed._data)
     y.grad.zero_()
     assert seed.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_accumulate_grad_hooks_run_in_torchs_order(torch):
+    """On a leaf's AccumulateGrad: pre-hooks, the accumulation, the tensor's
+    post-accumulate-grad hooks, then the node's post hooks (grad_inputs empty)."""
+    def run(m):
+        x = m.ones(2, requires_grad=True)
+        y = x * 3
+        acc = y.grad_fn.next_functions[0][0]
+        log = []
+        acc.register_hook(lambda gi, go: log.append(
+            ("post", len(gi), [g.tolist() for g in go], x.grad.tolist())))
+        acc.register_prehook(lambda go: log.append(
+            ("pre", [g.tolist() for g in go], None if x.grad is None else x.grad.tolist())))
+        h = x.register_post_accumulate_grad_hook(lambda t: log.append(("pah", t.grad.tolist())))
+        y.sum().backward()
+        h.remove()
+        (x * 2).sum().backward()
+        h = x.register_post_accumulate_grad_hook(lambda t: (t.grad.mul_(0.5), None)[1])
+        (x * 1).sum().backward()
+        log.append(("grad", x.grad.tolist()))
+        h.remove()
+        x.register_post_accumulate_grad_hook(lambda t: t.grad)
+        with pytest.raises(RuntimeError, match="should return None"):
+            (x * 1).sum().backward()
+        with pytest.raises(RuntimeError, match="doesn't require gradient"):
+            m.ones(2).register_post_accumulate_grad_hook(lambda t: None)
+        return log
+
+    assert run(av) == run(torch)
+
+
+def test_post_accumulate_grad_hook_is_recorded_on_its_leaf():
+    from autograd_viz import viz
+
+    x = av.ones(2, requires_grad=True)
+    x.register_post_accumulate_grad_hook(lambda t: print("grad now", t.grad.tolist()))
+    with viz.record(names={"x": x}) as rec:
+        (x * 3).sum().backward()
+    (call,) = rec.graph().runs[0].hooks
+    assert call.target == rec.graph().tensor("x").id and "grad now [3.0, 3.0]" in call.printed

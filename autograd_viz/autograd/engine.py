@@ -299,6 +299,10 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                         _accumulate_array(node, buf)
                     else:
                         accumulate(run, node, _as_grad(buf[0]), create_graph)
+                    if node._post_acc:  # torch: post-accumulate-grad hooks, then post hooks
+                        _call_post_acc_hooks(run, node)
+                    if node._post_hooks:
+                        _call_post_hooks(run, node, (), _tensors(buf) if raw else buf)
                     step += 1
                     if events.enabled:  # (a listener may have subscribed in a hook)
                         events.emit("node_executed", run=run, step=step, node=node,
@@ -406,6 +410,20 @@ def _call_pre_hooks(run: int, node: Node, buf: list) -> list:
         if r is not None:
             buf = list(r)
     return buf
+
+
+def _call_post_acc_hooks(run: int, node: AccumulateGrad) -> None:
+    """``tensor.register_post_accumulate_grad_hook`` hooks: ``hook(tensor)`` once its
+    ``.grad`` is accumulated (reported as tensor hooks of the leaf)."""
+    var = node.variable
+    for fn in tuple(node._post_acc.values()):
+        if events.enabled:
+            events.emit("hook_begin", run=run, target=var, kind="tensor", grad_in=var._grad)
+        if fn(var) is not None:
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+        if events.enabled:
+            events.emit("hook_called", run=run, target=var, kind="tensor", grad_in=var._grad,
+                        grad_out=None, hook=fn)
 
 
 def _call_post_hooks(run: int, node: Node, out: tuple, buf: list) -> tuple:

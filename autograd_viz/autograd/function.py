@@ -225,12 +225,13 @@ class AccumulateGrad(Node):
     """The node that adds an incoming gradient into a leaf tensor's ``.grad``."""
 
     _name = "AccumulateGrad"
-    __slots__ = ("variable",)
+    __slots__ = ("variable", "_post_acc")
 
     def __init__(self, variable: Any) -> None:
         self._init_edges(())
         self.sequence_nr = _ACC_SEQ
         self.variable = variable
+        self._post_acc: dict | None = None  # register_post_accumulate_grad_hook's hooks
 
     def apply(self, grads: list) -> tuple:  # the engine calls accumulate() instead
         return ()
