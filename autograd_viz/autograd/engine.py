@@ -132,6 +132,7 @@ def _run_tensor_hooks(run: int, node: Node, nr: int, g: Any, tensor_hooks: dict 
                                 target=target if target is not None else (node, nr),
                                 kind="tensor", grad_in=g, grad_out=r, hook=fn)
                 if r is not None:
+                    _check_hook_value(fn, g, r)
                     g = r
     if retains is not None and g is not None:
         ref = retains.get(nr)
@@ -399,6 +400,30 @@ def _topo_order(nodes: list[Node], deps: dict[Node, int]) -> list[Node]:
     return topo
 
 
+def _hook_name(fn: Any) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _check_hook_value(fn: Any, g: Any, r: Any) -> None:
+    """torch's checks on what a tensor hook returned in place of gradient ``g``."""
+    if not isinstance(r, _Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    if r._data.shape != g._data.shape:
+        raise RuntimeError(f"hook '{_hook_name(fn)}' has changed the size of value")
+    if r._data.dtype != g._data.dtype or type(r._data) is not type(g._data):
+        raise RuntimeError(f"hook '{_hook_name(fn)}' has changed the type of value (was "
+                           f"{g._type_name()} got {r._type_name()})")
+
+
+def _check_hook_tuple(fn: Any, r: Any, n: int) -> None:
+    """torch's checks on what a node pre/post hook returned in place of ``n`` grads."""
+    if not isinstance(r, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+    if len(r) != n:
+        raise RuntimeError(f"hook '{_hook_name(fn)}' has returned an incorrect number of "
+                           f"values (got {len(r)}, but expected {n})")
+
+
 def _call_pre_hooks(run: int, node: Node, buf: list) -> list:
     for fn in tuple(node._pre_hooks.values()):
         if events.enabled:
@@ -408,6 +433,7 @@ def _call_pre_hooks(run: int, node: Node, buf: list) -> list:
             events.emit("hook_called", run=run, target=node, kind="pre", grad_in=tuple(buf),
                         grad_out=r, hook=fn)
         if r is not None:
+            _check_hook_tuple(fn, r, len(buf))
             buf = list(r)
     return buf
 
@@ -435,5 +461,6 @@ def _call_post_hooks(run: int, node: Node, out: tuple, buf: list) -> tuple:
             events.emit("hook_called", run=run, target=node, kind="post", grad_in=tuple(out),
                         grad_out=r, hook=fn)
         if r is not None:
-            out = tuple(r)
+            _check_hook_tuple(fn, r, len(out))
+            out = r
     return out
