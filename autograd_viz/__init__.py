@@ -27,6 +27,7 @@ from ._backend import (
 )
 from ._tensor_str import set_printoptions
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from .autograd.grad_mode import inference_mode
 from .ops import *  # noqa: F401,F403
 from .ops import creation as _creation

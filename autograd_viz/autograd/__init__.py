@@ -4,6 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import events
+from .anomaly import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .function import Function, FunctionCtx, Node, once_differentiable
 from .functional import backward, grad
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -24,4 +30,5 @@ def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> 
 __all__ = ["Function", "FunctionCtx", "Node", "Variable", "backward", "grad", "no_grad",
            "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
            "gradcheck", "gradgradcheck", "GradcheckError", "RemovableHandle", "events",
-           "once_differentiable"]
+           "once_differentiable", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled"]

@@ -113,6 +113,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     ``materialize_grads``).
     """
     from ..ops.creation import zeros_like
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
     outputs = _as_tuple(outputs)
     inputs_t = _as_tuple(inputs)
     if not inputs_t:
@@ -152,3 +155,28 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             g = g.detach()
         out.append(g)
     return tuple(out)
+
+
+def _batched_grad(outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: bool | None,
+                  create_graph: bool, allow_unused: bool | None,
+                  materialize_grads: bool) -> tuple:
+    """``grad(..., is_grads_batched=True)``: the first dimension of every grad_output is a
+    batch; one vector-Jacobian product per entry (torch vmaps them), results stacked."""
+    from ..ops.join import stack
+    outs = _as_tuple(outputs)
+    if grad_outputs is None:
+        raise RuntimeError("is_grads_batched=True requires grad_outputs")
+    gos = _as_tuple(grad_outputs)
+    n = {int(g.shape[0]) for g in gos if g is not None and g.ndim}
+    if len(n) != 1 or any(g is not None and not g.ndim for g in gos):
+        raise RuntimeError("If `is_grads_batched=True`, every grad_output needs the same "
+                           "batch size in its first dimension")
+    size = n.pop()
+    keep = create_graph if retain_graph is None else retain_graph
+    rows = []
+    for k in range(size):
+        rows.append(grad(outs, inputs, tuple(None if g is None else g[k] for g in gos),
+                         retain_graph=True if k < size - 1 else keep,
+                         create_graph=create_graph, allow_unused=allow_unused,
+                         materialize_grads=materialize_grads))
+    return tuple(None if col[0] is None else stack(list(col)) for col in zip(*rows))
