@@ -382,3 +382,28 @@ def test_pickle_module_round_trip():
     x = av.randn(1, 1, 4, 4)
     assert_close(net2(x), net(x))
     assert all(isinstance(p, nn.Parameter) for p in net2.parameters())
+
+
+def test_full_backward_pre_hook_like_torch(torch):
+    """``register_full_backward_pre_hook``: sees grad_output first, may replace it; the full
+    backward hook then sees the replaced grad_output; removable."""
+    def run(m):
+        log = []
+        m.manual_seed(0)
+        lin = m.nn.Linear(3, 2)
+        with m.no_grad():
+            lin.weight.copy_(m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+        pre = lin.register_full_backward_pre_hook(
+            lambda mod, go: (log.append(("pre", go[0].tolist())), (go[0] * 2,))[1])
+        lin.register_full_backward_hook(
+            lambda mod, gi, go: log.append(("full", gi[0].tolist(), go[0].tolist())))
+        x = m.ones(1, 3, requires_grad=True)
+        lin(x).sum().backward()
+        log.append(("grads", x.grad.tolist(), lin.weight.grad.tolist()))
+        pre.remove()
+        x.grad = None
+        lin(x).sum().backward()
+        log.append(("after remove", x.grad.tolist()))
+        return log
+
+    assert run(av) == run(torch)

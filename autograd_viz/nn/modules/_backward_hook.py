@@ -31,9 +31,11 @@ def _wrap(tensors: Sequence[Tensor]) -> tuple:
 class BackwardHook:
     """One forward call's bookkeeping for ``register_full_backward_hook``."""
 
-    def __init__(self, module: Any, hooks: Sequence[Callable]) -> None:
+    def __init__(self, module: Any, hooks: Sequence[Callable],
+                 pre_hooks: Sequence[Callable] = ()) -> None:
         self.module = module
         self.hooks = hooks
+        self.pre_hooks = pre_hooks
         self.grad_outputs: tuple | None = None
         self.n_inputs = 0
         self.input_index: list[int] = []
@@ -53,6 +55,8 @@ class BackwardHook:
 
     def setup_input_hook(self, args: tuple) -> tuple:
         self.n_inputs = len(args)
+        if not self.hooks:  # (only pre-hooks: nothing to catch on the inputs)
+            return args
         self.input_index = [i for i, a in enumerate(args)
                             if isinstance(a, Tensor) and a.requires_grad]
         if not self.input_index or not grad_mode.is_grad_enabled():
@@ -92,11 +96,29 @@ class BackwardHook:
             for i, g in zip(idx, grad_outs):
                 full[i] = g
             self.grad_outputs = tuple(full)
-            if not self.has_input_node:
+            if self.hooks and not self.has_input_node:
                 self._run((None,) * self.n_inputs)
             return None
 
-        wrapped[0].grad_fn.register_hook(on_outputs)
+        def before_outputs(grad_outs: tuple) -> tuple | None:
+            full: list = [None] * n_out
+            for i, g in zip(idx, grad_outs):
+                full[i] = g
+            changed = False
+            for hook in self.pre_hooks:
+                r = hook(self.module, tuple(full))
+                if r is not None:
+                    r = tuple(r) if isinstance(r, (tuple, list)) else (r,)
+                    if len(r) != n_out:
+                        raise RuntimeError(f"Backward pre hook returned an invalid number of "
+                                           f"grad_output, got {len(r)}, but expected {n_out}")
+                    full, changed = list(r), True
+            return tuple(full[i] for i in idx) if changed else None
+
+        node = wrapped[0].grad_fn
+        if self.pre_hooks:
+            node.register_prehook(before_outputs)
+        node.register_hook(on_outputs)
         new = list(outs)
         for i, w in zip(idx, wrapped):
             new[i] = w

@@ -96,6 +96,7 @@ class Module:
         setattr_("_forward_hooks_with_kwargs", {})
         setattr_("_forward_hooks_always_called", {})
         setattr_("_backward_hooks", OrderedDict())
+        setattr_("_backward_pre_hooks", OrderedDict())
         setattr_("_state_dict_hooks", OrderedDict())
         setattr_("_load_state_dict_pre_hooks", OrderedDict())
         if self.call_super_init:
@@ -649,8 +650,18 @@ class Module:
             _move_to_front(self._backward_hooks, handle.id)
         return handle
 
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False
+                                        ) -> RemovableHandle:
+        """``hook(module, grad_output)`` when the gradients w.r.t. the module's outputs
+        arrive, before those w.r.t. its inputs are computed; may return new ``grad_output``."""
+        handle = add_hook(self._backward_pre_hooks, hook)
+        if prepend:
+            _move_to_front(self._backward_pre_hooks, handle.id)
+        return handle
+
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         result = None
         called_always = set()
@@ -669,9 +680,10 @@ class Module:
                     if r is not None:
                         args = r if isinstance(r, tuple) else (r,)
             bw = None
-            if self._backward_hooks:
+            if self._backward_hooks or self._backward_pre_hooks:
                 from ._backward_hook import BackwardHook
-                bw = BackwardHook(self, tuple(self._backward_hooks.values()))
+                bw = BackwardHook(self, tuple(self._backward_hooks.values()),
+                                  tuple(self._backward_pre_hooks.values()))
                 args = bw.setup_input_hook(args)
             result = self.forward(*args, **kwargs)
             for hook_id, hook in tuple(self._forward_hooks.items()):
