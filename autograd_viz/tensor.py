@@ -59,7 +59,7 @@ class Tensor:
     :func:`autograd_viz.tensor`, which infers the dtype.
     """
 
-    __slots__ = ("_data", "_rg", "grad_fn", "_output_nr", "_grad", "_version", "_base",
+    __slots__ = ("_data", "_rg", "grad_fn", "_output_nr", "_grad", "_vc", "_base",
                  "_uid", "_acc", "_backward_hooks", "__weakref__", "__dict__")
     __array_priority__ = 1000
 
@@ -90,7 +90,7 @@ class Tensor:
         t._grad = None
         version = _new(_Version)  # _Version() without the __init__ call: this runs per op
         version.v = 0
-        t._version = version
+        t._vc = version
         t._base = None
         t._uid = None
         t._acc = None
@@ -236,6 +236,12 @@ class Tensor:
         return self
 
     @property
+    def _version(self) -> int:
+        """The version counter (as torch's ``t._version``): how many in-place writes this
+        tensor's memory has seen (shared by the views of one base)."""
+        return self._vc.v
+
+    @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user (not by an op that records grad)."""
         return self.grad_fn is None
@@ -330,7 +336,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor sharing this one's data (and version counter) cut from the graph."""
         t = Tensor._wrap(self._data)
-        t._version = self._version
+        t._vc = self._vc
         t._base = self._base if self._base is not None else self
         return t
 

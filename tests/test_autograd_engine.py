@@ -246,7 +246,7 @@ def test_version_counter_inplace_error(torch):
     c = b.exp()
     b.add_(1)  # exp saved its result, not b: fine
     c.sum().backward()
-    assert b._version.v == 1
+    assert b._vc.v == 1
 
 
 def test_inplace_on_leaf_requiring_grad_raises():

@@ -134,7 +134,7 @@ def test_zero_grad_and_closure():
     assert w.grad is None
     opt.step()  # parameters without grad are skipped
     assert w.tolist() == pytest.approx([0.8, 1.6])
-    assert w._version.v > 0
+    assert w._vc.v > 0
 
 
 @pytest.mark.parametrize("call", [

@@ -111,7 +111,7 @@ def _accumulate_array(node: AccumulateGrad, buf: list) -> None:
     else:
         old._data += gd.astype(old._data.dtype, copy=False) \
             if old._data.dtype != gd.dtype else gd
-        old._version.v += 1
+        old._vc.v += 1
 
 
 def _run_tensor_hooks(run: int, node: Node, nr: int, g: Any, tensor_hooks: dict | None,
@@ -165,7 +165,7 @@ def accumulate(run: int, node: AccumulateGrad, g: Any, create_graph: bool) -> No
     else:
         old._data += g._data.astype(old._data.dtype, copy=False) \
             if old._data.dtype != g._data.dtype else g._data
-        old._version.v += 1
+        old._vc.v += 1
     if events.enabled:
         events.emit("grad_accumulated", run=run, tensor=var, before=before, after=var._grad)
 

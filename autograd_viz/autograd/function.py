@@ -38,7 +38,7 @@ class SavedTensor:
 
     def __init__(self, tensor: Any, name: str) -> None:
         self.tensor = tensor
-        self.version = tensor._version.v
+        self.version = tensor._vc.v
         self.name = name
 
     @staticmethod
@@ -46,20 +46,20 @@ class SavedTensor:
         """``SavedTensor(tensor, name)`` without the ``__init__`` call (every op's forward)."""
         s = _new(SavedTensor)
         s.tensor = tensor
-        s.version = tensor._version.v
+        s.version = tensor._vc.v
         s.name = name
         return s
 
     def unpack(self, node: Node) -> Any:
         t = self.tensor
-        if t._version.v != self.version:
+        if t._vc.v != self.version:
             # (torch 2.13 names the node without its "Backward0" suffix: "output 0 of Mul")
             out = ("output 0 of " + _BACKWARD_SUFFIX.sub("", t.grad_fn.name())
                    if t.grad_fn is not None else "a leaf")
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [{t._type_name()} {list(t.shape)}], which is {out}, is "
-                f"at version {t._version.v}; expected version {self.version} instead. Hint: "
+                f"at version {t._vc.v}; expected version {self.version} instead. Hint: "
                 "record the code with autograd_viz.viz.record() (or %%autograd in Jupyter) "
                 "to see which in-place operation made the new version.")
         return t
@@ -79,7 +79,7 @@ class SavedOutput(SavedTensor):
         s = _new(SavedOutput)
         s.ref = _weakref(tensor)
         s.data = tensor._data
-        s.vc = vc = tensor._version
+        s.vc = vc = tensor._vc
         s.version = vc.v
         s.nr = tensor._output_nr
         s.name = name
@@ -104,7 +104,7 @@ class SavedOutput(SavedTensor):
 def _rebuild(s: SavedOutput, node: Any) -> Any:
     from ..tensor import Tensor
     t = Tensor._wrap(s.data)
-    t._version = s.vc
+    t._vc = s.vc
     if node is not None:
         t._rg = True
         t.grad_fn = node

@@ -112,7 +112,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     out = input * wrap(noise)
     if inplace and out.grad_fn is None:
         input._data[...] = out._data
-        input._version.v += 1
+        input._vc.v += 1
         return input
     return out
 

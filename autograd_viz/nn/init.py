@@ -20,7 +20,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 def _write(tensor: Tensor, values: np.ndarray) -> Tensor:
     """Copy host ``values`` into ``tensor`` in place (outside autograd)."""
     tensor._data[...] = B.move(np.asarray(values, dtype=tensor._data.dtype), tensor.device)
-    tensor._version.v += 1
+    tensor._vc.v += 1
     return tensor
 
 

@@ -27,7 +27,7 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
         p = cls._wrap(data._data)
-        p._version = data._version
+        p._vc = data._vc
         if requires_grad:
             if data._data.dtype.kind != "f":
                 raise RuntimeError("Only Tensors of floating point and complex dtype can "
@@ -64,6 +64,6 @@ class Buffer(Tensor):
         if data is None:
             data = _empty()
         b = cls._wrap(data._data, data._rg)
-        b._version = data._version
+        b._vc = data._vc
         b.persistent = persistent
         return b

@@ -123,7 +123,7 @@ class CastProxy(Tensor):
         p = CastProxy._wrap(t._data.astype(dt.np), True)
         p.grad_fn = t.grad_fn
         p._output_nr = t._output_nr
-        p._version = t._version  # in-place writes to t invalidate what the op saved
+        p._vc = t._vc  # in-place writes to t invalidate what the op saved
         p._acc = t._accumulator() if t.grad_fn is None else None
         p.__dict__["_cast_from"] = t._data.dtype
         p.__dict__["_cast_of"] = t
@@ -218,7 +218,7 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
         res = _wrap(data)
         if cls._is_view:
             src = inputs[0]
-            res._version = src._version
+            res._vc = src._vc
             res._base = root = src._base if src._base is not None else src
             if _state.enabled:
                 register_view(root, res)
@@ -276,7 +276,7 @@ def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
         root = src._base if src._base is not None else src
         name = (cls._name or cls.__name__).replace("Backward0", "")
         for k, o in enumerate(outs):
-            o._version = src._version
+            o._vc = src._vc
             o._base = root
             if _state.enabled:
                 register_view(root, o)
@@ -311,7 +311,7 @@ def _write_out(out: Tensor, data: Any, track: bool, cls: type) -> Tensor:
         out._data = data.astype(out._data.dtype, copy=False)
     else:
         B.get_array_module(out._data).copyto(out._data, data, casting="unsafe")
-    out._version.v += 1
+    out._vc.v += 1
     return out
 
 
@@ -422,7 +422,7 @@ def _ufunc_inplace(ufunc: Any, self: Tensor, args: tuple, kwargs: dict) -> bool:
     else:
         return False
     ufunc(sd, od if alpha == 1 else alpha * od, out=sd)
-    self._version.v += 1
+    self._vc.v += 1
     return True
 
 

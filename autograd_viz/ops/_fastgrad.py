@@ -52,7 +52,7 @@ def saved_arrays(node: Op) -> list:
             out.append(s.data)
             continue
         t = s.tensor
-        if t._version.v != s.version:
+        if t._vc.v != s.version:
             s.unpack(node)  # raises the in-place modification error
         out.append(t._data)
     return out

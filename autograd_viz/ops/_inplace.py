@@ -291,7 +291,7 @@ def rebase(self: Tensor, r: Tensor) -> Tensor:
         # a saved result is the written value: it shares self's version counter from now
         # on; its history is the op's node, or (torch's rule for a view written in place)
         # the view's own current history while the view is alive
-        r._version = self._version
+        r._vc = self._vc
         node._saved = [_saved_output(r, s.name, self if root is not None else None)
                        if s is not None and s.tensor is r else s for s in node._saved]
     if root is None:

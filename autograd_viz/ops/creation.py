@@ -326,7 +326,7 @@ def _fill_random(self: Tensor, sample: Any) -> Tensor:
                            "operation.")
     arr = np.asarray(sample(tuple(self.shape)), dtype=self._data.dtype)
     self._data[...] = B.move(arr, self.device)
-    self._version.v += 1
+    self._vc.v += 1
     return self
 
 

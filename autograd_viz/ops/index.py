@@ -389,7 +389,7 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
             dst._data[...] = vd
         else:
             dst._data[adv] = vd
-        self._version.v += 1
+        self._vc.v += 1
         return
     if grad_mode._state.enabled and self._rg and self.grad_fn is None and not whole:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "

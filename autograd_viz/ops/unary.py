@@ -571,7 +571,7 @@ def _write(self: Tensor, cls: type, src: Tensor | None, value: Any) -> Tensor:
             self._data[...] = B.move(src._data, self.device)
         else:
             self._data[...] = value
-        self._version.v += 1
+        self._vc.v += 1
         if events.enabled and cls is ZeroBackward0:
             events.emit("grad_reset", tensor=self, how="zero_")
         return self

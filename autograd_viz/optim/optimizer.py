@@ -235,7 +235,7 @@ def grad_array(p: Tensor, maximize: bool) -> Any:
 
 def write_param(p: Tensor) -> None:
     """Mark an in-place update of ``p`` (bumps its version counter)."""
-    p._version.v += 1
+    p._vc.v += 1
 
 
 def lerp_(a: Any, end: Any, weight: float) -> None:

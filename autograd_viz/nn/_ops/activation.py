@@ -128,5 +128,5 @@ def _maybe_inplace(input: Tensor, out: Tensor, inplace: bool) -> Any:
     from ...ops._core import check_inplace
     check_inplace(input)
     input._data[...] = out._data
-    input._version.v += 1
+    input._vc.v += 1
     return input

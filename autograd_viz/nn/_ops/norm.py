@@ -33,7 +33,7 @@ class NativeBatchNormBackward0(Op):
                 if buf is not None:
                     d = buf._data
                     d[...] = momentum * stat.astype(d.dtype) + (1 - momentum) * d
-                    buf._version.v += 1
+                    buf._vc.v += 1
         else:
             mean, var = running_mean._data, running_var._data
         invstd = 1.0 / xp.sqrt(var + eps)

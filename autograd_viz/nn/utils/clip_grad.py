@@ -39,7 +39,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     coef = min(max_norm / (total + 1e-6), 1.0)
     for g in grads:
         g._data *= g._data.dtype.type(coef)
-        g._version.v += 1
+        g._vc.v += 1
     dt = grads[0]._data.dtype
     return Tensor._wrap(B.move(np.asarray(total, dtype=dt), grads[0].device))
 
@@ -50,4 +50,4 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
     for g in _grads(parameters):
         xp = B.get_array_module(g._data)
         xp.clip(g._data, -clip_value, clip_value, out=g._data)
-        g._version.v += 1
+        g._vc.v += 1

@@ -22,5 +22,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         for p in parameters:
             n = p.numel()
             p._data[...] = vec._data[pointer:pointer + n].reshape(p._data.shape)
-            p._version.v += 1
+            p._vc.v += 1
             pointer += n
