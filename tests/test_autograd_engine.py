@@ -488,3 +488,27 @@ def test_post_accumulate_grad_hook_is_recorded_on_its_leaf():
         (x * 3).sum().backward()
     (call,) = rec.graph().runs[0].hooks
     assert call.target == rec.graph().tensor("x").id and "grad now [3.0, 3.0]" in call.printed
+
+
+def test_saved_attributes_like_torch(torch):
+    """``grad_fn._saved_<name>``: the saved tensors (and scalars) by torch's names, listed by
+    ``dir()`` (torchviz's show_saved reads them so); torch's error once freed."""
+    res = {}
+    for m in (torch, av):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = m.tensor([3.0, 4.0], requires_grad=True)
+        z = x * y
+        e = x.exp()
+        p = x ** 2
+        names = sorted(a for a in dir(z.grad_fn) if a.startswith("_saved_"))
+        res[m.__name__] = (z.grad_fn._saved_self.tolist(), z.grad_fn._saved_other.tolist(),
+                           e.grad_fn._saved_result.tolist(), p.grad_fn._saved_self.tolist(),
+                           p.grad_fn._saved_exponent, names)
+        z.sum().backward()
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            z.grad_fn._saved_self  # noqa: B018
+        with pytest.raises(AttributeError):
+            z.grad_fn.no_such_thing  # noqa: B018
+    a, t = res["autograd_viz"], res["torch"]
+    np.testing.assert_allclose(a[2], t[2], rtol=1e-6)
+    assert a[:2] + a[3:] == t[:2] + t[3:]

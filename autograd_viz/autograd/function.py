@@ -168,7 +168,7 @@ class Node:
         return self.__dict__.setdefault("_metadata", {})
 
     # -- saved tensors --------------------------------------------------------------
-    def _saved_values(self) -> tuple:
+    def _unpack_saved(self) -> tuple:
         if self._freed:
             raise RuntimeError(FREED_MSG)
         saved = self._saved
@@ -187,6 +187,27 @@ class Node:
         if self._saved is not None:
             self._saved = None
             self._freed = True
+
+    def __getattr__(self, name: str) -> Any:
+        """torch's ``node._saved_<name>``: a tensor saved for backward (unpacked, with its
+        checks; torch's error once freed) or a scalar argument kept by the op."""
+        if name.startswith("_saved_"):
+            key = name[7:]
+            for s in object.__getattribute__(self, "_saved") or ():
+                if s is not None and not isinstance(s, str) and s.name == key:
+                    return s.unpack(self)
+            try:
+                return object.__getattribute__(self, key)  # a scalar the op kept
+            except AttributeError:
+                pass
+            if object.__getattribute__(self, "_freed"):  # (a tensor saved, then freed)
+                raise RuntimeError(FREED_MSG)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __dir__(self) -> list[str]:
+        saved = object.__getattribute__(self, "_saved") or ()
+        return sorted(set(super().__dir__()) | {"_saved_" + s.name for s in saved
+                                                if s is not None and not isinstance(s, str)})
 
     # -- hooks ----------------------------------------------------------------------
     def register_hook(self, fn: Callable) -> RemovableHandle:
@@ -278,7 +299,7 @@ class Op(Node):
 
     def saved(self) -> tuple:
         """The saved tensors in save order (raises after they were freed or modified)."""
-        return self._saved_values()
+        return self._unpack_saved()
 
     def apply(self, grads: list) -> tuple:
         g = grads[0]
@@ -337,7 +358,7 @@ class FunctionCtx:
         node = self._node
         if node is None:
             return tuple(self.to_save)
-        return node._saved_values()
+        return node._unpack_saved()
 
 
 class BackwardCFunction(Node):
