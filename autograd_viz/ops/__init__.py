@@ -12,6 +12,7 @@ from . import (  # noqa: F401
                        unary,
 )
 from .arith import *  # noqa: F401,F403
+from .contract import *  # noqa: F401,F403
 from .creation import (
                        arange,
                        as_tensor,
@@ -39,6 +40,7 @@ from .creation import (
 from .index import gather, index_select, masked_fill, masked_select, narrow, nonzero, select
 from .join import cat, chunk, split, stack, unbind
 from .linalg import bmm, dot, matmul, mm, mv, outer
+from .matrix import *  # noqa: F401,F403
 from .reduce import (
                        all,
                        amax,
@@ -59,6 +61,7 @@ from .reduce import (
                        sum,
                        var,
 )
+from .scatter import *  # noqa: F401,F403
 from .shape import (
                        broadcast_to,
                        clone,
@@ -75,6 +78,8 @@ from .shape import (
                        unsqueeze,
                        view,
 )
+from .sorting import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403
 from .unary import (
                        abs,
                        ceil,
