@@ -12,8 +12,21 @@ from ..ops import creation as _creation
 from ..ops.unary import where
 from ..tensor import Tensor
 from ._ops._util import cap_name, check_reduction, reduce_loss, wrap
-from ._ops.activation import elu, hardtanh, leaky_relu, logsigmoid, relu6, silu, softplus
-from ._ops.conv import conv2d
+from ._ops.activation import (
+    elu,
+    gelu,
+    glu,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    logsigmoid,
+    mish,
+    relu6,
+    silu,
+    softplus,
+)
+from ._ops.conv import conv1d, conv2d
+from ._ops.distance import cosine_similarity, pairwise_distance
 from ._ops.embedding import embedding
 from ._ops.linear import bilinear, linear
 from ._ops.loss import (
@@ -24,7 +37,7 @@ from ._ops.loss import (
     NllLossBackward0,
     target_dtype_ok,
 )
-from ._ops.norm import batch_norm
+from ._ops.norm import batch_norm, layer_norm
 from ._ops.pad import pad
 from ._ops.pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_pool2d_with_indices
 
@@ -34,7 +47,8 @@ __all__ = [
     "relu6", "silu", "logsigmoid", "sigmoid", "tanh", "softmax", "softmin", "log_softmax",
     "dropout", "batch_norm", "embedding", "one_hot", "pad", "normalize", "mse_loss",
     "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "gelu", "mish",
+    "hardswish", "glu", "layer_norm", "conv1d", "cosine_similarity", "pairwise_distance",
 ]
 
 

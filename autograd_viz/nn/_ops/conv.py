@@ -20,6 +20,7 @@ the Tensor-level ``backward`` reaches through ``ConvInputGrad`` / ``ConvWeightGr
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ...autograd.function import Op
@@ -271,3 +272,112 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 def _cap(t: Tensor) -> str:
     from ._util import cap_name
     return cap_name(t)
+
+
+class Convolution1dBackward0(Op):
+    """``conv1d(input, weight, bias)``, named ``ConvolutionBackward0`` as in PyTorch: the 2-D
+    convolution on arrays with a height of 1; backward views the tensors as 4-D and reuses
+    ``ConvInputGrad`` / ``ConvWeightGrad`` (so gradients of any order work). An absent bias
+    is an empty constant input, so the edges are ``(input, weight, None)`` like PyTorch's."""
+
+    _name = "ConvolutionBackward0"
+
+    def forward(self, x, w, b, params, has_bias):
+        self.p, self.has_bias = params, has_bias
+        self.x_hw, self.w_shape = (1, x.shape[2]), (w.shape[0], w.shape[1], 1, w.shape[2])
+        n = self.needs
+        if n:
+            self.save(input=self.inputs[0] if n[1] else None,
+                      weight=self.inputs[1] if n[0] else None)
+        out = conv_forward(x[:, :, None, :], w[:, :, None, :], params)[:, :, 0, :]
+        if has_bias:
+            out += b.reshape(1, -1, 1)
+        return out
+
+    def backward(self, g):
+        x, w = self.saved()
+        n = self.needs
+        g4 = g.unsqueeze(2)
+        gx = apply(ConvInputGrad, (g4, w.unsqueeze(2)), x_hw=self.x_hw,
+                   params=self.p).squeeze(2) if n[0] else None
+        gw = apply(ConvWeightGrad, (x.unsqueeze(2), g4), w_shape=self.w_shape,
+                   params=self.p).squeeze(2) if n[1] else None
+        gb = g.sum(dim=(0, 2)) if self.has_bias and n[2] else None
+        return gx, gw, gb
+
+
+def _single(v: Any, name: str) -> int:
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of 1 "
+                               f"values to match the convolution dimensions, but got "
+                               f"{name}={list(v)}")
+        return int(v[0])
+    return int(v)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation of ``input`` (N, C, L) or (C, L) with ``weight``
+    (O, C/groups, k); ``padding`` may be an int, a 1-tuple, ``'valid'`` or ``'same'``
+    (``ConvolutionBackward0``)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
+                           f"input of size: {list(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"weight should have at least three dimensions, got {weight.ndim}"
+                           if weight.ndim < 3 else "Expected 3-dimensional weight for 3-"
+                           f"dimensional input, but got weight of size {list(weight.shape)}")
+    unbatched = input.ndim == 2
+    x = input.unsqueeze(0) if unbatched else input
+    s, d = _single(stride, "stride"), _single(dilation, "dilation")
+    k = weight.shape[2]
+    if isinstance(padding, str):
+        if padding == "valid":
+            left = right = 0
+        elif padding == "same":
+            if s != 1:
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            _, _, left, right = _same_pads((1, k), (1, d))
+            if right != left:  # as ATen: pad the extra column explicitly, then symmetric
+                warnings.warn("Using padding='same' with even kernel lengths and odd dilation "
+                              "may require a zero-padded copy of the input be created",
+                              UserWarning, stacklevel=2)
+                from .pad import pad
+                x = pad(x, (0, right - left))
+                right = left
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        left = right = _single(padding, "padding")
+    c = x.shape[1]
+    if weight.shape[1] * groups != c:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
+                           f"expected input{list(x.shape)} to have {weight.shape[1] * groups} "
+                           f"channels, but got {c} channels instead")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"{list(weight.shape)} instead")
+    lp, ek = x.shape[2] + left + right, d * (k - 1) + 1
+    if lp < ek:
+        raise RuntimeError(f"Calculated padded input size per channel: ({lp}). Kernel size: "
+                           f"({ek}). Kernel size can't be greater than actual input size")
+    if bias is not None:
+        if bias.dtype is not x.dtype:
+            raise RuntimeError(f"Input type ({short_name(x)}) and bias type "
+                               f"({short_name(bias)}) should be the same")
+        if bias.ndim != 1 or bias.shape[0] != weight.shape[0]:
+            raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to "
+                               f"be 1-dimensional with {weight.shape[0]} elements, but got "
+                               f"bias of size {list(bias.shape)} instead")
+    if weight.dtype is not x.dtype:
+        raise RuntimeError(f"expected scalar type {_cap(x)} but found {_cap(weight)}")
+    if x.device != weight.device:
+        raise RuntimeError(f"Input type ({x.device}) and weight type ({weight.device}) should "
+                           "be the same")
+    params = ConvParams((1, s), (0, 0, left, right), (1, d), int(groups))
+    b = bias if bias is not None else Tensor._wrap(xp_of(x._data).empty(0, dtype=x._data.dtype))
+    out = apply(Convolution1dBackward0, (x, weight, b), params=params,
+                has_bias=bias is not None)
+    return out.squeeze(0) if unbatched else out

@@ -1,6 +1,9 @@
 """Batch normalisation as one node, ``NativeBatchNormBackward0`` (running statistics are
-updated in place during training, outside the graph)."""
+updated in place during training, outside the graph), and layer normalisation,
+``NativeLayerNormBackward0``; both backwards are written in Tensor ops (double backward)."""
 from __future__ import annotations
+
+from typing import Any
 
 from ...autograd.function import Op
 from ...ops._core import apply
@@ -98,3 +101,80 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return apply(NativeBatchNormBackward0, (input,) + wb, has_weight=weight is not None,
                  running_mean=running_mean, running_var=running_var, training=training,
                  momentum=momentum, eps=eps)
+
+
+class NativeLayerNormBackward0(Op):
+    """``layer_norm(input, normalized_shape, weight, bias)``: the inputs are always
+    ``(input, weight, bias)``, an absent weight or bias given as an empty constant (its edge
+    is ``(None, 0)``, as in PyTorch)."""
+
+    def forward(self, x, w, b, normalized_shape, has_weight, has_bias, eps):
+        xp = xp_of(x)
+        k = len(normalized_shape)
+        axes = tuple(range(x.ndim - k, x.ndim))
+        self.normalized_shape, self.eps, self.axes = list(normalized_shape), eps, axes
+        self.has_weight, self.has_bias = has_weight, has_bias
+        mean = x.mean(axis=axes, keepdims=True)
+        xmu = x - mean
+        var = (xmu * xmu).mean(axis=axes, keepdims=True)
+        rstd = 1.0 / xp.sqrt(var + eps)
+        y = xmu * rstd
+        if has_weight:
+            y = y * w
+        if has_bias:
+            y = y + b
+        self.save(input=self.inputs[0], weight=self.inputs[1] if has_weight else None,
+                  bias=self.inputs[2] if has_bias else None)
+        self.result1, self.result2 = wrap(mean), wrap(rstd)
+        return y.astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        x, w, _ = self.saved()
+        n = self.needs
+        axes = self.axes
+        batch_axes = tuple(range(x.ndim - len(axes)))
+        xmu = x - x.mean(dim=axes, keepdim=True)
+        rstd = ((xmu * xmu).mean(dim=axes, keepdim=True) + self.eps).rsqrt()
+        xhat = xmu * rstd
+        gx = gw = gb = None
+        if n[0]:
+            gxhat = g * w if w is not None else g
+            gx = rstd * (gxhat - gxhat.mean(dim=axes, keepdim=True)
+                         - xhat * (gxhat * xhat).mean(dim=axes, keepdim=True))
+        if self.has_weight and n[1]:
+            gw = (g * xhat).sum(dim=batch_axes) if batch_axes else g * xhat
+        if self.has_bias and n[2]:
+            gb = g.sum(dim=batch_axes) if batch_axes else g
+        return gx, gw, gb
+
+
+def _shape_msg(t: Tensor) -> str:
+    return str(list(t.shape))
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` dims (mean 0, variance 1, biased
+    variance plus ``eps``), then scale by ``weight`` and shift by ``bias``
+    (``NativeLayerNormBackward0``)."""
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, int) \
+        else tuple(int(s) for s in normalized_shape)
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {_shape_msg(t)} and normalized_shape = "
+                               f"{list(shape)}")
+    k = len(shape)
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in shape)}], but got input of size"
+                           f"{_shape_msg(input)}")
+    xp = xp_of(input._data)
+    empty = wrap(xp.empty(0, dtype=input._data.dtype))
+    return apply(NativeLayerNormBackward0, (input, weight if weight is not None else empty,
+                                            bias if bias is not None else empty),
+                 normalized_shape=shape, has_weight=weight is not None,
+                 has_bias=bias is not None, eps=eps)

@@ -1,6 +1,6 @@
 """Activation modules: ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softmax``,
 ``LogSoftmax``, ``Softmin``, ``ELU``, ``Softplus``, ``Hardtanh``, ``ReLU6``, ``SiLU``,
-``LogSigmoid``."""
+``LogSigmoid``, ``GELU``, ``Mish``, ``Hardswish``, ``GLU``."""
 from __future__ import annotations
 
 from ...tensor import Tensor
@@ -8,7 +8,8 @@ from .. import functional as F
 from .module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softmin", "ELU",
-           "Softplus", "Hardtanh", "ReLU6", "SiLU", "LogSigmoid"]
+           "Softplus", "Hardtanh", "ReLU6", "SiLU", "LogSigmoid", "GELU", "Mish", "Hardswish",
+           "GLU"]
 
 
 class ReLU(Module):
@@ -160,3 +161,56 @@ class Softmin(_SoftmaxBase):
     """``softmax(-x)`` along ``dim``."""
 
     _fn = staticmethod(F.softmin)
+
+
+class GELU(Module):
+    """``x * Phi(x)`` (``approximate='tanh'``: the tanh approximation)."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Mish(Module):
+    """``x * tanh(softplus(x))``."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.mish(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Hardswish(Module):
+    """``x * relu6(x + 3) / 6``."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input, self.inplace)
+
+
+class GLU(Module):
+    """Gated linear unit over ``dim``: ``a * sigmoid(b)`` for the two halves ``a, b``."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
