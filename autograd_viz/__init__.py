@@ -10,6 +10,7 @@ import builtins
 from typing import Any
 
 from . import _backend, autograd, cuda
+from . import linalg as _linalg
 from ._backend import bool_ as bool  # noqa: A004
 from ._backend import default_float as get_default_dtype
 from ._backend import (
@@ -33,6 +34,7 @@ from .ops import *  # noqa: F401,F403
 from .ops import creation as _creation
 from .tensor import Size, Tensor
 
+linalg = _linalg  # (``from .ops import *`` above brought ops.linalg under this name)
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 manual_seed = _creation.manual_seed

@@ -489,3 +489,14 @@ ERRORS = {
 @pytest.mark.parametrize("name", list(ERRORS))
 def test_errors_match_torch(torch, name):
     _same_error(torch, ERRORS[name])
+
+
+def test_linalg_namespace(torch):
+    """``autograd_viz.linalg`` holds torch.linalg's cross and multi_dot."""
+    a, b = [[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]], [[0.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
+    mats = [np.arange(6.0).reshape(2, 3), np.ones((3, 4)), np.arange(4.0).reshape(4, 1)]
+    res = []
+    for m in (av, torch):
+        res.append((m.linalg.cross(m.tensor(a), m.tensor(b)).tolist(),
+                    m.linalg.multi_dot([m.tensor(x) for x in mats]).tolist()))
+    assert res[0] == res[1]
