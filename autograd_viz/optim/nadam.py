@@ -11,6 +11,7 @@ from .optimizer import (
     Optimizer,
     _use_no_grad,
     check,
+    check_adam_args,
     grad_array,
     lerp_,
     step_tensor,
@@ -36,11 +37,7 @@ class NAdam(Optimizer):
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
-        check(0.0 <= lr, f"Invalid learning rate: {lr}")
-        check(0.0 <= eps, f"Invalid epsilon value: {eps}")
-        check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
+        check_adam_args(lr, eps, betas, weight_decay)
         check(0.0 <= momentum_decay, f"Invalid momentum_decay value: {momentum_decay}")
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "momentum_decay": momentum_decay,
@@ -48,6 +45,12 @@ class NAdam(Optimizer):
                     "foreach": foreach, "capturable": capturable,
                     "differentiable": differentiable}
         super().__init__(params, defaults)
+
+    def _init_state(self, state: dict[str, Any], p: Any, group: dict[str, Any]) -> None:
+        state["step"] = step_tensor()
+        state["mu_product"] = _tensor(1.0, dtype=B.float32)
+        state["exp_avg"] = zeros_like(p)
+        state["exp_avg_sq"] = zeros_like(p)
 
     @_use_no_grad
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -57,15 +60,7 @@ class NAdam(Optimizer):
             beta1, beta2 = group["betas"]
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
             momentum_decay = group["momentum_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = step_tensor()
-                    state["mu_product"] = _tensor(1.0, dtype=B.float32)
-                    state["exp_avg"] = zeros_like(p)
-                    state["exp_avg_sq"] = zeros_like(p)
+            for p, state in self._with_grads(group):
                 g = grad_array(p, group["maximize"])
                 state["step"]._data += 1
                 step = float(state["step"].item())

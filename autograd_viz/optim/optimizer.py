@@ -151,6 +151,21 @@ class Optimizer:
         """One optimisation step (``closure`` re-evaluates the model and returns the loss)."""
         raise NotImplementedError
 
+    def _with_grads(self, group: dict[str, Any]) -> Any:
+        """``(param, state)`` for each parameter of ``group`` that has a gradient, its state
+        made by ``self._init_state(state, param, group)`` the first time."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                self._init_state(state, p, group)
+            yield p, state
+
+    def _init_state(self, state: dict[str, Any], p: Tensor, group: dict[str, Any]) -> None:
+        """Fill a parameter's empty state (optimizers that use ``_with_grads``)."""
+        raise NotImplementedError
+
     @staticmethod
     def _closure_loss(closure: Callable[[], Any] | None) -> Any:
         if closure is None:
@@ -247,3 +262,13 @@ def lerp_(a: Any, end: Any, weight: float) -> None:
 
 
 check = _check
+
+
+def check_adam_args(lr: float, eps: float, betas: tuple[float, float],
+                    weight_decay: float) -> None:
+    """torch's argument checks shared by the Adam family (ValueError with its messages)."""
+    check(0.0 <= lr, f"Invalid learning rate: {lr}")
+    check(0.0 <= eps, f"Invalid epsilon value: {eps}")
+    check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    check(0.0 <= weight_decay, f"Invalid weight_decay value: {weight_decay}")
