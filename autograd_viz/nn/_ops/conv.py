@@ -208,6 +208,23 @@ def _same_pads(kernel: tuple, dilation: tuple) -> tuple:
     return tuple(pads)
 
 
+def _check_operands(x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    """torch's dtype, device and bias-shape errors of a convolution (1-D or 2-D)."""
+    if bias is not None:
+        if bias.dtype is not x.dtype:
+            raise RuntimeError(f"Input type ({short_name(x)}) and bias type "
+                               f"({short_name(bias)}) should be the same")
+        if bias.ndim != 1 or bias.shape[0] != weight.shape[0]:
+            raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to "
+                               f"be 1-dimensional with {weight.shape[0]} elements, but got "
+                               f"bias of size {list(bias.shape)} instead")
+    if weight.dtype is not x.dtype:
+        raise RuntimeError(f"expected scalar type {_cap(x)} but found {_cap(weight)}")
+    if x.device != weight.device:
+        raise RuntimeError(f"Input type ({x.device}) and weight type ({weight.device}) should "
+                           "be the same")
+
+
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
            padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """2-D cross-correlation of ``input`` (N, C, H, W) or (C, H, W) with ``weight``
@@ -250,19 +267,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         raise RuntimeError(f"Calculated padded input size per channel: ({hp} x {wp}). Kernel "
                            f"size: ({ekh} x {ekw}). Kernel size can't be greater than actual "
                            "input size")
-    if bias is not None:
-        if bias.dtype is not x.dtype:
-            raise RuntimeError(f"Input type ({short_name(x)}) and bias type "
-                               f"({short_name(bias)}) should be the same")
-        if bias.ndim != 1 or bias.shape[0] != weight.shape[0]:
-            raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to "
-                               f"be 1-dimensional with {weight.shape[0]} elements, but got "
-                               f"bias of size {list(bias.shape)} instead")
-    if weight.dtype is not x.dtype:
-        raise RuntimeError(f"expected scalar type {_cap(x)} but found {_cap(weight)}")
-    if x.device != weight.device:
-        raise RuntimeError(f"Input type ({x.device}) and weight type ({weight.device}) should "
-                           "be the same")
+    _check_operands(x, weight, bias)
     params = ConvParams(stride, pads, dilation, int(groups))
     inputs = (x, weight) if bias is None else (x, weight, bias)
     out = apply(ConvolutionBackward0, inputs, params=params)
@@ -363,19 +368,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if lp < ek:
         raise RuntimeError(f"Calculated padded input size per channel: ({lp}). Kernel size: "
                            f"({ek}). Kernel size can't be greater than actual input size")
-    if bias is not None:
-        if bias.dtype is not x.dtype:
-            raise RuntimeError(f"Input type ({short_name(x)}) and bias type "
-                               f"({short_name(bias)}) should be the same")
-        if bias.ndim != 1 or bias.shape[0] != weight.shape[0]:
-            raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to "
-                               f"be 1-dimensional with {weight.shape[0]} elements, but got "
-                               f"bias of size {list(bias.shape)} instead")
-    if weight.dtype is not x.dtype:
-        raise RuntimeError(f"expected scalar type {_cap(x)} but found {_cap(weight)}")
-    if x.device != weight.device:
-        raise RuntimeError(f"Input type ({x.device}) and weight type ({weight.device}) should "
-                           "be the same")
+    _check_operands(x, weight, bias)
     params = ConvParams((1, s), (0, 0, left, right), (1, d), int(groups))
     b = bias if bias is not None else Tensor._wrap(xp_of(x._data).empty(0, dtype=x._data.dtype))
     out = apply(Convolution1dBackward0, (x, weight, b), params=params,
