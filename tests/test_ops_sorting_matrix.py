@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_ops_table import assert_close, graph_sig, leaves, outputs
+from test_ops_table import Spec, assert_close, check_op, graph_sig, outputs
 
 import autograd_viz as av
 from autograd_viz.autograd import gradcheck, gradgradcheck
@@ -125,44 +125,7 @@ PARAMS = [pytest.param(fn, shp, kind, id=f"{name}-{kind}")
 
 def _compare(torch, fn: Callable, arrays: list, second: bool = True) -> None:
     """Forward, graph, first and second derivatives of ``fn`` in both libraries."""
-    ax, tx = leaves(av, arrays), leaves(torch, arrays)
-    ar, tr = fn(av, *ax), fn(torch, *tx)
-    aouts, touts = outputs(ar), outputs(tr)
-    assert len(aouts) == len(touts)
-    for i, (a, t) in enumerate(zip(aouts, touts)):
-        assert_close(a, t, what=f"output {i}")
-        assert a.requires_grad == t.requires_grad, f"output {i} requires_grad"
-        assert a.is_leaf == t.is_leaf
-    assert graph_sig(aouts, ax) == graph_sig(touts, tx)
-    diff = [i for i, t in enumerate(touts) if t.requires_grad]
-    if not diff:
-        return
-    rng = np.random.default_rng(7)
-    gos = [rng.standard_normal(tuple(touts[i].shape)) for i in diff]
-    ag = av.autograd.grad([aouts[i] for i in diff], ax, [av.tensor(g) for g in gos],
-                          create_graph=second, allow_unused=True)
-    tg = torch.autograd.grad([touts[i] for i in diff], tx, [torch.tensor(g) for g in gos],
-                             create_graph=second, allow_unused=True)
-    for i, (a, t) in enumerate(zip(ag, tg)):
-        assert_close(a, t, what=f"grad of input {i}")
-    if not second:
-        return
-    ws = [rng.standard_normal(tuple(t.shape)) if t is not None else None for t in tg]
-    agg = _grad_of_grads(av, ag, ax, ws)
-    tgg = _grad_of_grads(torch, tg, tx, ws)
-    for i, (a, t) in enumerate(zip(agg, tgg)):
-        if (a is None) != (t is None):
-            a = a if a is not None else av.zeros(tuple(t.shape), dtype=av.float64)
-            t = t if t is not None else torch.zeros(tuple(a.shape), dtype=torch.float64)
-        assert_close(a, t, rtol=1e-6, what=f"second derivative of input {i}")
-
-
-def _grad_of_grads(m: Any, grads: tuple, xs: list, ws: list) -> tuple:
-    terms = [(g * m.tensor(w)).sum() for g, w in zip(grads, ws)
-             if g is not None and g.requires_grad]
-    if not terms:
-        return (None,) * len(xs)
-    return m.autograd.grad(sum(terms), xs, allow_unused=True)
+    check_op(torch, Spec("op", fn, None), arrays, {}, second)
 
 
 @pytest.mark.parametrize("fn,shapes,kind", PARAMS)
