@@ -217,7 +217,28 @@ class AminBackward0(AmaxBackward0):
     pass
 
 
-class MaxBackward0(Op):
+class SelectAlongDim(Op):
+    """Base of the nodes of (values, indices) picked along ``dim`` (max/min(dim), kthvalue,
+    median(dim), mode): the gradient of ``values`` goes to the positions ``indices`` name,
+    zeros elsewhere. Forward sets ``in_shape``, ``dim``, ``keepdim`` and ``idx`` (keepdim
+    form)."""
+
+    def num_outputs(self) -> int:
+        return 2
+
+    def apply(self, grads):
+        g = grads[0]
+        if g is None:
+            return (None,)
+        if not self.in_shape:
+            return (g,)
+        if not self.keepdim:
+            g = g.unsqueeze(self.dim)
+        from .index import scatter_into_zeros
+        return (scatter_into_zeros(g, Tensor._wrap(self.idx), self.dim, self.in_shape),)
+
+
+class MaxBackward0(SelectAlongDim):
     """max(dim)/min(dim): values and indices; the gradient goes to the chosen index."""
 
     def forward(self, a, dim, keepdim, is_max):
@@ -237,20 +258,6 @@ class MaxBackward0(Op):
             vals = vals.squeeze(dim)
             return _c(vals), _c(idx)
         return _c(vals), _c(idx_k)
-
-    def num_outputs(self) -> int:
-        return 2
-
-    def apply(self, grads):
-        g = grads[0]
-        if g is None:
-            return (None,)
-        if not self.in_shape:
-            return (g,)
-        if not self.keepdim:
-            g = g.unsqueeze(self.dim)
-        from .index import scatter_into_zeros
-        return (scatter_into_zeros(g, Tensor._wrap(self.idx), self.dim, self.in_shape),)
 
 
 class MinBackward0(MaxBackward0):

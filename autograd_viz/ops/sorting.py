@@ -17,6 +17,7 @@ from .. import _backend as B
 from ..autograd.function import RESULT, Op
 from ..tensor import Tensor
 from ._core import apply, apply_multi, register
+from .reduce import SelectAlongDim
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "unique",
            "searchsorted", "bucketize"]
@@ -69,28 +70,13 @@ class _Indices(Op):
 
 
 # ----------------------------------------------------------------------------- nodes
-class _ValueSelecting(Op):
-    """(values, indices) picked along ``dim``; the gradient of ``values`` goes back to the
-    positions ``indices`` names, zeros elsewhere (``idx`` is kept in keepdim form)."""
-
-    def num_outputs(self) -> int:
-        return 2
+class _ValueSelecting(SelectAlongDim):
+    """(values, indices) picked along ``dim`` (``idx`` kept in keepdim form)."""
 
     def _setup(self, a: Any, dim: int, keepdim: bool, idx_k: Any) -> None:
         self.in_shape, self.dim, self.keepdim = a.shape, dim, keepdim
         self.idx = idx_k
         self.diff_outputs = (True, False)
-
-    def apply(self, grads: list) -> tuple:
-        g = grads[0]
-        if g is None:
-            return (None,)
-        if not self.in_shape:
-            return (g,)
-        if not self.keepdim:
-            g = g.unsqueeze(self.dim)
-        from .index import scatter_into_zeros
-        return (scatter_into_zeros(g, Tensor._wrap(self.idx), self.dim, self.in_shape),)
 
 
 def _zero_d(a: Any) -> tuple:
