@@ -55,7 +55,8 @@ def _scipy_special(a: Any) -> Any:
     return special
 
 
-def _erf_arr(a: Any) -> Any:
+def erf_array(a: Any) -> Any:
+    """The error function on a NumPy or CuPy array, in its dtype (also used by gelu)."""
     sp = _scipy_special(a)
     if sp is not None:
         return sp.erf(a).astype(a.dtype, copy=False)
@@ -179,7 +180,7 @@ class AtanhBackward0(_SelfUnary):
 
 
 class ErfBackward0(_SelfUnary):
-    fn = staticmethod(_erf_arr)
+    fn = staticmethod(erf_array)
 
     def backward(self, g):
         (a,) = self.saved()

@@ -4,11 +4,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from ...autograd.function import RESULT, Op
 from ...ops._core import apply
 from ...ops.join import cat
+from ...ops.special import erf_array
 from ...ops.unary import where
 from ...tensor import Tensor
 from ._util import xp_of
@@ -92,20 +91,6 @@ _K_BETA = math.sqrt(2.0 / math.pi)  # GELU's tanh approximation
 _K_KAPPA = 0.044715
 
 
-def _erf(a: Any) -> Any:
-    """The error function on a NumPy or CuPy array (SciPy's when installed, else
-    ``math.erf`` elementwise)."""
-    xp = xp_of(a)
-    if xp is not np:
-        import cupyx.scipy.special as cs  # type: ignore[import-not-found]
-        return cs.erf(a)
-    try:
-        from scipy.special import erf
-    except ImportError:  # pragma: no cover - scipy is optional
-        return np.vectorize(math.erf, otypes=[a.dtype])(a).astype(a.dtype, copy=False)
-    return erf(a).astype(a.dtype, copy=False)
-
-
 def _gelu_grad_arr(a: Any, approximate: str) -> Any:
     """``d gelu / dx`` on an array."""
     xp = xp_of(a)
@@ -115,7 +100,7 @@ def _gelu_grad_arr(a: Any, approximate: str) -> Any:
         left_d = 0.5 * (1 + t)
         right_d = 0.5 * a * (1 - t * t) * (_K_BETA * (1 + 3 * _K_KAPPA * a * a))
         return left_d + right_d
-    cdf = 0.5 * (1 + _erf(a * _SQRT1_2))
+    cdf = 0.5 * (1 + erf_array(a * _SQRT1_2))
     pdf = xp.exp(-0.5 * a * a) * _INV_SQRT_2PI
     return cdf + a * pdf
 
@@ -127,7 +112,7 @@ class GeluBackward0(Op):
         if approximate == "tanh":
             xp = xp_of(a)
             return 0.5 * a * (1 + xp.tanh(_K_BETA * (a + _K_KAPPA * a * a * a)))
-        return a * 0.5 * (1 + _erf(a * _SQRT1_2))
+        return a * 0.5 * (1 + erf_array(a * _SQRT1_2))
 
     def backward(self, g):
         (a,) = self.saved()
