@@ -208,6 +208,19 @@ def _same_pads(kernel: tuple, dilation: tuple) -> tuple:
     return tuple(pads)
 
 
+def _check_ranks(input: Tensor, weight: Tensor, nd: int) -> bool:
+    """torch's rank errors of conv{nd}d; returns whether ``input`` is unbatched."""
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"conv{nd}d, but got input of size: {list(input.shape)}")
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"weight should have at least three dimensions, got {weight.ndim}"
+                           if weight.ndim < 3 else f"Expected {nd + 2}-dimensional weight for "
+                           f"{nd + 2}-dimensional input, but got weight of size "
+                           f"{list(weight.shape)}")
+    return input.ndim == nd + 1
+
+
 def _check_operands(x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
     """torch's dtype, device and bias-shape errors of a convolution (1-D or 2-D)."""
     if bias is not None:
@@ -229,14 +242,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
            padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """2-D cross-correlation of ``input`` (N, C, H, W) or (C, H, W) with ``weight``
     (O, C/groups, kh, kw); ``padding`` may be an int, a pair, ``'valid'`` or ``'same'``."""
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
-                           f"input of size: {list(input.shape)}")
-    if weight.ndim != 4:
-        raise RuntimeError(f"weight should have at least three dimensions, got {weight.ndim}"
-                           if weight.ndim < 3 else "Expected 4-dimensional weight for 4-"
-                           f"dimensional input, but got weight of size {list(weight.shape)}")
-    unbatched = input.ndim == 3
+    unbatched = _check_ranks(input, weight, 2)
     x = input.unsqueeze(0) if unbatched else input
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     kh, kw = weight.shape[2:]
@@ -326,14 +332,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     """1-D cross-correlation of ``input`` (N, C, L) or (C, L) with ``weight``
     (O, C/groups, k); ``padding`` may be an int, a 1-tuple, ``'valid'`` or ``'same'``
     (``ConvolutionBackward0``)."""
-    if input.ndim not in (2, 3):
-        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
-                           f"input of size: {list(input.shape)}")
-    if weight.ndim != 3:
-        raise RuntimeError(f"weight should have at least three dimensions, got {weight.ndim}"
-                           if weight.ndim < 3 else "Expected 3-dimensional weight for 3-"
-                           f"dimensional input, but got weight of size {list(weight.shape)}")
-    unbatched = input.ndim == 2
+    unbatched = _check_ranks(input, weight, 1)
     x = input.unsqueeze(0) if unbatched else input
     s, d = _single(stride, "stride"), _single(dilation, "dilation")
     k = weight.shape[2]
