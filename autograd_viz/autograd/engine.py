@@ -83,8 +83,8 @@ def _add_raw(a: Any, b: Any) -> Any:
         return b
     if b is None:
         return a
-    if not isinstance(a, _Tensor) and not isinstance(b, _Tensor) and type(a) is type(b) \
-            and a.dtype == b.dtype and a.shape == b.shape:
+    if type(a) is type(b) and not isinstance(a, _Tensor) \
+            and (a.dtype is b.dtype or a.dtype == b.dtype) and a.shape == b.shape:
         return a + b
     return _add_arrays(_as_grad(a), _as_grad(b))
 
@@ -333,15 +333,23 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                 events.emit("node_executed", run=run, step=step, node=node,
                             grads_in=_payload(buf, raw), grads_out=_payload(out, raw))
             if not retain_graph:
-                node._release()
+                if node._plain_release:  # (``Node._release`` inlined)
+                    if node._saved is not None:
+                        node._saved = None
+                        node._freed = True
+                else:
+                    node._release()
             for (nxt, nr), g in zip(node.next_functions, out):
                 if nxt is None:
                     continue
                 if g is not None and (needed is None or nxt in needed):
                     b = buffers.get(nxt)
                     if b is None:
-                        b = buffers[nxt] = [None] * nxt.num_outputs()
-                        b[nr] = g
+                        if nxt._single_output:
+                            buffers[nxt] = [g]
+                        else:
+                            b = buffers[nxt] = [None] * nxt.num_outputs()
+                            b[nr] = g
                     else:
                         b[nr] = add(b[nr], g)
                 d = deps[nxt] - 1

@@ -118,6 +118,18 @@ def _as_saved(t: Any, s: SavedOutput) -> SavedTensor:
     return plain
 
 
+def edge_of(t: Any) -> tuple:
+    """The edge ``(node, output_nr)`` to input ``t``: its ``grad_fn``, its leaf's
+    ``AccumulateGrad``, or ``(None, 0)`` where it needs no grad."""
+    if t is None or not t._rg:
+        return (None, 0)
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    acc = t._acc
+    return (acc if acc is not None else t._accumulator(), 0)
+
+
 class Node:
     """A node of the backward graph (``tensor.grad_fn``).
 
@@ -129,16 +141,26 @@ class Node:
                  "_post_hooks", "_tensor_hooks", "_retains", "__weakref__", "__dict__")
 
     _name: str = ""
+    #: Class flags read by the engine instead of calling methods that are rarely overridden:
+    #: ``num_outputs()`` is 1, ``_release()`` is Node's own (set by ``__init_subclass__``).
+    _single_output = True
+    _plain_release = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "num_outputs" in cls.__dict__:
+            cls._single_output = False
+        if "_release" in cls.__dict__:
+            cls._plain_release = False
+
     #: A method ``(self, grad_array) -> tuple of arrays | None``: backward on arrays, which the
     #: engine uses when a backward builds no graph (``ops/_fastgrad.py``); None for most nodes.
     _fast_arrays: Callable | None = None
 
     def _init_edges(self, inputs: tuple) -> None:
-        self.next_functions = tuple([
-            (None, 0) if t is None or not t._rg
-            else (t.grad_fn, t._output_nr) if t.grad_fn is not None
-            else (t._acc if t._acc is not None else t._accumulator(), 0)
-            for t in inputs])
+        n = len(inputs)  # (unrolled for one and two inputs: every op's hot path)
+        self.next_functions = (edge_of(inputs[0]), edge_of(inputs[1])) if n == 2 else \
+            (edge_of(inputs[0]),) if n == 1 else tuple(map(edge_of, inputs))
         self.sequence_nr = next(_seq)
         self._uid = None
         self._saved = None
@@ -296,6 +318,34 @@ class Op(Node):
                 lst.append(name)  # filled in by Tensor construction in ops._make
             else:
                 lst.append(make(t, name) if t is not None else None)
+
+    def save_pair(self, name_a: str, a: Any, name_b: str, b: Any) -> None:
+        """``save(name_a=a, name_b=b)`` for a node that needs grad (the binary ops' hot path:
+        no keyword dict)."""
+        if a is None:
+            s = None
+        else:
+            s = _new(SavedTensor)
+            s.tensor, s.version, s.name = a, a._vc.v, name_a
+        if b is None:
+            s2 = None
+        else:
+            s2 = _new(SavedTensor)
+            s2.tensor, s2.version, s2.name = b, b._vc.v, name_b
+        lst = self._saved
+        if lst is None:
+            self._saved = [s, s2]
+        else:
+            lst += (s, s2)
+
+    def save_result(self) -> None:
+        """``save(result=RESULT)``: keep the op's own output (as ``SavedOutput``)."""
+        if self.needs:
+            lst = self._saved
+            if lst is None:
+                self._saved = ["result"]
+            else:
+                lst.append("result")
 
     def saved(self) -> tuple:
         """The saved tensors in save order (raises after they were freed or modified)."""

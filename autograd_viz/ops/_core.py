@@ -76,7 +76,8 @@ def promote(a: Any, b: Any) -> tuple[Tensor, Tensor]:
         if a._data.shape != b._data.shape:
             check_broadcast(a, b)
         if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
-            _check_device(a, b)
+            if type(a._data) is not type(b._data):
+                _check_device(a, b)
             return a, b
         dt = B.result_type(a, b)
         _check_device(a, b)
@@ -193,8 +194,10 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
             if t._rg:
                 track = True
                 break
+    n = len(inputs)
     if track:
-        node.needs = tuple([t._rg for t in inputs])
+        node.needs = (inputs[0]._rg, inputs[1]._rg) if n == 2 else (inputs[0]._rg,) \
+            if n == 1 else tuple([t._rg for t in inputs])
         node._saved = None
         for t in inputs:
             if type(t) is CastProxy:
@@ -202,9 +205,8 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                 break
     else:
         node.needs = ()
-    node.inputs = inputs
-    n = len(inputs)  # (unrolled for one and two inputs: this is every op's hot path, and a
-    if n == 2:       # call with **kw costs three times one without)
+    node.inputs = inputs  # (unrolled for one and two inputs: this is every op's hot path,
+    if n == 2:            # and a call with **kw costs three times one without)
         data = node.forward(inputs[0]._data, inputs[1]._data, **kw) if kw else \
             node.forward(inputs[0]._data, inputs[1]._data)
     elif n == 1:
@@ -238,7 +240,10 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
         saved = node._saved
         node._init_edges(inputs)
         if saved:
-            node._saved = [SavedOutput.of(res, s) if type(s) is str else s for s in saved]
+            for k, s in enumerate(saved):  # (names of saved outputs: see Op.save)
+                if type(s) is str:
+                    saved[k] = SavedOutput.of(res, s)
+            node._saved = saved
         if not cls._differentiable:
             node = None
         else:

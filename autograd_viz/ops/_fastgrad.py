@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import _backend as B
-from ..autograd.function import FREED_MSG, Op, SavedOutput
+from ..autograd.function import FREED_MSG, Op, SavedOutput, SavedTensor
 from ..tensor import Tensor
 from . import arith, linalg, reduce, unary
 
@@ -41,25 +41,50 @@ def saved_arrays(node: Op) -> list:
     saved = node._saved
     if saved is None:
         return []
-    out = []
-    for s in saved:
-        if s is None:
-            out.append(None)
-            continue
-        if type(s) is SavedOutput:  # (the op's own output: data and version kept)
-            if s.vc.v != s.version:
-                s.unpack(node)  # raises the in-place modification error
-            out.append(s.data)
-            continue
-        t = s.tensor
-        if t._vc.v != s.version:
+    return [None if s is None else _saved_array(node, s) for s in saved]
+
+
+def saved_pair(node: Op) -> tuple:
+    """``saved_arrays`` of a binary op (two saved tensors, either None)."""
+    if node._freed:
+        raise RuntimeError(FREED_MSG)
+    sa, sb = node._saved
+    return (None if sa is None else sa.tensor._data
+            if type(sa) is SavedTensor and sa.tensor._vc.v == sa.version
+            else _saved_array(node, sa),
+            None if sb is None else sb.tensor._data
+            if type(sb) is SavedTensor and sb.tensor._vc.v == sb.version
+            else _saved_array(node, sb))
+
+
+def _saved_array(node: Op, s: Any) -> Any:
+    """The array of one saved tensor (checked against in-place changes)."""
+    if type(s) is SavedOutput:  # (the op's own output: data and version kept)
+        if s.vc.v != s.version:
             s.unpack(node)  # raises the in-place modification error
-        out.append(t._data)
-    return out
+        return s.data
+    t = s.tensor
+    if t._vc.v != s.version:
+        s.unpack(node)  # raises the in-place modification error
+    return t._data
+
+
+def saved_output(node: Op) -> Any:
+    """The array of the one saved output of a unary op (``saved_arrays(node)[0]``)."""
+    if node._freed:
+        raise RuntimeError(FREED_MSG)
+    s = node._saved[0]
+    if type(s) is not SavedOutput:  # (rewritten by an in-place op: a SavedTensor)
+        return _saved_array(node, s)
+    if s.vc.v != s.version:
+        s.unpack(node)  # raises the in-place modification error
+    return s.data
 
 
 def sum_to(g: Any, shape: tuple, dt: Any) -> Any:
     """``_core.sum_to`` on an array."""
+    if g.shape == shape and (dt is None or g.dtype is dt):  # (NumPy's dtypes are singletons)
+        return g
     gshape = g.shape
     if gshape != shape:
         lead = len(gshape) - len(shape)
@@ -95,16 +120,17 @@ def _sub(self: Any, gd: Any) -> tuple | None:
 
 
 def _mul(self: Any, gd: Any) -> tuple | None:
-    a, b = saved_arrays(self)
+    a, b = saved_pair(self)
     dt = gd.dtype
-    if (a is not None and a.dtype != dt) or (b is not None and b.dtype != dt):
+    if (a is not None and a.dtype is not dt and a.dtype != dt) or \
+            (b is not None and b.dtype is not dt and b.dtype != dt):
         return None
     return (sum_to(gd * b, self.sa, self.da) if b is not None else None,
             sum_to(gd * a, self.sb, self.db) if a is not None else None)
 
 
 def _div(self: Any, gd: Any) -> tuple | None:
-    a, b = saved_arrays(self)
+    a, b = saved_pair(self)
     dt = gd.dtype
     if dt.kind != "f" or b.dtype != dt or (a is not None and a.dtype != dt):
         return None
@@ -114,18 +140,29 @@ def _div(self: Any, gd: Any) -> tuple | None:
 
 
 # ----------------------------------------------------------------------------- unary
-def _unary(formula: Any) -> Any:
-    """A one-input op whose backward is ``formula(grad, saved)`` on same-dtype arrays."""
+def _unary(formula: Any, result: bool = False) -> Any:
+    """A one-input op whose backward is ``formula(grad, saved)`` on same-dtype arrays
+    (``result``: what it saved is its own output)."""
     def fast(self: Any, gd: Any) -> tuple | None:
-        (s,) = saved_arrays(self)
-        if s.dtype != gd.dtype or gd.dtype.kind != "f":
+        (s,) = (saved_output(self),) if result else saved_arrays(self)
+        dt = gd.dtype
+        if (s.dtype is not dt and s.dtype != dt) or dt.kind != "f":
             return None
         return (formula(gd, s),)
     return fast
 
 
+_CONST: dict = {}
+
+
 def _one(dt: Any, v: Any) -> Any:
-    return np.asarray(v, dtype=dt)
+    """``np.asarray(v, dtype=dt)``, made once per dtype and value (read-only)."""
+    key = (dt, v)
+    c = _CONST.get(key)
+    if c is None:
+        c = _CONST[key] = np.asarray(v, dtype=dt)
+        c.flags.writeable = False
+    return c
 
 
 def _neg(self: Any, gd: Any) -> tuple:
@@ -214,14 +251,14 @@ FAST = {
     arith.DivBackward0: _div,
     arith.PowBackward0: _pow_scalar,
     unary.NegBackward0: _neg,
-    unary.ExpBackward0: _unary(lambda g, r: g * r),
+    unary.ExpBackward0: _unary(lambda g, r: g * r, result=True),
     unary.LogBackward0: _unary(lambda g, a: g / a),
-    unary.SqrtBackward0: _unary(lambda g, r: g / (r * _one(r.dtype, 2))),
-    unary.TanhBackward0: _unary(lambda g, r: g * (_one(r.dtype, 1) - r * r)),
-    unary.SigmoidBackward0: _unary(lambda g, r: g * r * (_one(r.dtype, 1) - r)),
+    unary.SqrtBackward0: _unary(lambda g, r: g / (r * _one(r.dtype, 2)), result=True),
+    unary.TanhBackward0: _unary(lambda g, r: g * (_one(r.dtype, 1) - r * r), result=True),
+    unary.SigmoidBackward0: _unary(lambda g, r: g * r * (_one(r.dtype, 1) - r), result=True),
     # (NumPy casts the bool mask to g's dtype inside the multiply: the same 1.0/0.0 factors
     # as backward's explicit cast, one pass less)
-    unary.ReluBackward0: _unary(lambda g, r: g * (r > _one(r.dtype, 0))),
+    unary.ReluBackward0: _unary(lambda g, r: g * (r > _one(r.dtype, 0)), result=True),
     reduce.SumBackward0: _sum,
     reduce.SumBackward1: _sum,
     reduce.MeanBackward0: _mean,

@@ -20,6 +20,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import grad_mode
 from ..autograd.function import Op, SavedTensor
+from ..autograd.function import edge_of as _edge
 from ..tensor import Tensor
 
 _state = grad_mode._state
@@ -245,14 +246,6 @@ class _SavedViewOutput(SavedTensor):
         t = super().unpack(node)
         v = self.view()
         return v if v is not None else t
-
-
-def _edge(t: Tensor) -> tuple:
-    if not t._rg:
-        return (None, 0)
-    if t.grad_fn is not None:
-        return (t.grad_fn, t._output_nr)
-    return (t._accumulator(), 0)
 
 
 def _node(cls: type, edges: tuple, **fields: Any) -> Op:

@@ -79,7 +79,7 @@ class MulBackward0(_Binary):
         n = self.needs
         if n:
             i = self.inputs
-            self.save(self=i[0] if n[1] else None, other=i[1] if n[0] else None)
+            self.save_pair("self", i[0] if n[1] else None, "other", i[1] if n[0] else None)
         return a * b
 
     def backward(self, g):
@@ -94,7 +94,8 @@ class DivBackward0(_Binary):
         n = self.needs
         if n:
             i = self.inputs
-            self.save(self=i[0] if n[1] else None, other=i[1] if n[0] or n[1] else None)
+            self.save_pair("self", i[0] if n[1] else None,
+                           "other", i[1] if n[0] or n[1] else None)
         if a.dtype.kind != "f" and b.dtype.kind != "f":
             dt = B.default_float().np
             return (a.astype(dt) / b.astype(dt)).astype(dt)
@@ -339,8 +340,9 @@ def _with_scalar(t: Tensor, c: Any) -> tuple[Tensor, Any]:
 def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     """Elementwise product with broadcasting."""
     a, b = promote(input, other)
-    if out is not None:
-        check_out(out, (a, b), "mul")
+    if out is None:
+        return apply(MulBackward0, (a, b))
+    check_out(out, (a, b), "mul")
     return apply(MulBackward0, (a, b), out=out)
 
 
@@ -353,8 +355,9 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None,
     if rounding_mode == "trunc":
         r = apply(DivBackward0, (a, b))
         return r.trunc() if a.dtype.is_floating_point else r.trunc().to(a.dtype)
-    if out is not None:
-        check_out(out, (a, b), "div")
+    if out is None:
+        return apply(DivBackward0, (a, b))
+    check_out(out, (a, b), "div")
     return apply(DivBackward0, (a, b), out=out)
 
 

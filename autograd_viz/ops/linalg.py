@@ -37,8 +37,8 @@ class _Product(Op):
     def forward(self, a, b):
         n = self.needs
         if n:
-            self.save(**{"self": self.inputs[0] if n[1] else None,
-                         self._other: self.inputs[1] if n[0] else None})
+            self.save_pair("self", self.inputs[0] if n[1] else None,
+                           self._other, self.inputs[1] if n[0] else None)
         return a @ b
 
 

@@ -267,7 +267,7 @@ class MinBackward0(MaxBackward0):
 class SoftmaxBackward0(Op):
     def forward(self, a, dim):
         self.dim = dim
-        self.save(result=RESULT)
+        self.save_result()
         xp = B.get_array_module(a)
         if a.size == 0:
             return a.copy()
@@ -282,7 +282,7 @@ class SoftmaxBackward0(Op):
 class LogSoftmaxBackward0(Op):
     def forward(self, a, dim):
         self.dim = dim
-        self.save(result=RESULT)
+        self.save_result()
         xp = B.get_array_module(a)
         if a.size == 0:
             return a.copy()

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from .. import _backend as B
-from ..autograd.function import RESULT, Op
+from ..autograd.function import Op
 from ..tensor import Tensor
 from ._core import (
     _pretty,
@@ -19,9 +19,7 @@ from ._core import (
     sum_to,
 )
 
-
-def _xp(a):
-    return B.get_array_module(a)
+_xp = B.get_array_module  # (one call less per op)
 
 
 def _float_in(t: Tensor) -> Tensor:
@@ -33,7 +31,7 @@ def _float_in(t: Tensor) -> Tensor:
 
 class ExpBackward0(Op):
     def forward(self, a):
-        self.save(result=RESULT)
+        self.save_result()
         return _xp(a).exp(a)
 
     def backward(self, g):
@@ -83,7 +81,7 @@ class Log1PBackward0(Op):
 
 class Expm1Backward0(Op):
     def forward(self, a):
-        self.save(result=RESULT)
+        self.save_result()
         return _xp(a).expm1(a)
 
     def backward(self, g):
@@ -93,7 +91,7 @@ class Expm1Backward0(Op):
 
 class SqrtBackward0(Op):
     def forward(self, a):
-        self.save(result=RESULT)
+        self.save_result()
         return _xp(a).sqrt(a)
 
     def backward(self, g):
@@ -103,7 +101,7 @@ class SqrtBackward0(Op):
 
 class RsqrtBackward0(Op):
     def forward(self, a):
-        self.save(result=RESULT)
+        self.save_result()
         return 1 / _xp(a).sqrt(a)
 
     def backward(self, g):
@@ -133,7 +131,7 @@ class CosBackward0(Op):
 
 class TanBackward0(Op):
     def forward(self, a):
-        self.save(result=RESULT)
+        self.save_result()
         return _xp(a).tan(a)
 
     def backward(self, g):
@@ -143,7 +141,7 @@ class TanBackward0(Op):
 
 class TanhBackward0(Op):
     def forward(self, a):
-        self.save(result=RESULT)
+        self.save_result()
         return _xp(a).tanh(a)
 
     def backward(self, g):
@@ -153,7 +151,7 @@ class TanhBackward0(Op):
 
 class SigmoidBackward0(Op):
     def forward(self, a):
-        self.save(result=RESULT)
+        self.save_result()
         xp = _xp(a)
         # numerically stable for large |a|
         return (xp.tanh(a * 0.5) + 1) * 0.5 if a.dtype.kind == "f" else 1 / (1 + xp.exp(-a))
@@ -167,7 +165,7 @@ class ReluBackward0(Op):
     def forward(self, a):
         if a.dtype == np.bool_:
             raise RuntimeError("Boolean inputs not supported for relu")
-        self.save(result=RESULT)
+        self.save_result()
         return _xp(a).maximum(a, 0).astype(a.dtype, copy=False)
 
     def backward(self, g):
@@ -216,7 +214,7 @@ class NegBackward0(Op):
 
 class ReciprocalBackward0(Op):
     def forward(self, a):
-        self.save(result=RESULT)
+        self.save_result()
         return 1 / a
 
     def backward(self, g):
@@ -324,8 +322,9 @@ class _Logical(Op):
 def _unary(cls: type, name: str, floating: bool = True):
     def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         x = _float_in(input) if floating else input
-        if out is not None:
-            check_out(out, (x,), name)
+        if out is None:
+            return apply(cls, (x,))
+        check_out(out, (x,), name)
         return apply(cls, (x,), out=out)
     fn.__name__ = name
     fn.__doc__ = f"Elementwise ``{name}``."
