@@ -209,19 +209,20 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
     # 1. dependencies: how many edges point at each reachable node
     deps: dict[Node, int] = {}
     order: list[Node] = []
-    seen = set()
     stack = list(dict.fromkeys(n for n, _ in roots))  # one node may root several outputs
-    for n in stack:
-        seen.add(n)
+    root_set = set(stack)
     while stack:
         n = stack.pop()
         order.append(n)
         for nxt, _ in n.next_functions:
             if nxt is not None:
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
+                c = deps.get(nxt)
+                if c is None:  # first seen (roots are on the stack already)
+                    deps[nxt] = 1
+                    if nxt not in root_set:
+                        stack.append(nxt)
+                else:
+                    deps[nxt] = c + 1
 
     # 2. with capture: only nodes from which a captured slot is reachable must run
     cap_slots: dict[tuple[Node, int], int] = {}
@@ -272,62 +273,73 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
             buf = buffers.pop(node, None)
             if buf is None:
                 buf = [None] * node.num_outputs()
-            # tensor hooks and retain_grad, per output slot
-            th, rt = node._tensor_hooks, node._retains
-            if th is not None or rt is not None:
-                if raw:
-                    buf = _tensors(buf)
-                for nr in range(len(buf)):
-                    if buf[nr] is not None:
-                        buf[nr] = _run_tensor_hooks(run, node, nr, buf[nr], th, rt)
-            if cap_slots:
-                for nr in range(len(buf)):
-                    i = cap_slots.get((node, nr))
-                    if i is not None:
-                        captured[i] = buf[nr]
-                        for j, key in enumerate(capture):  # duplicates in inputs
-                            if key == (node, nr):
-                                captured[j] = buf[nr]
-            run_it = needed is None or node in needed
-            if type(node) is AccumulateGrad:
-                if run_it and node not in (targets_acc if needed is not None else ()) \
-                        and buf[0] is not None:
-                    if node._pre_hooks:
-                        if raw:
-                            buf = _tensors(buf)
-                        buf = _call_pre_hooks(run, node, buf)
-                    if raw and not events.enabled and not isinstance(buf[0], _Tensor):
-                        _accumulate_array(node, buf)
-                    else:
-                        accumulate(run, node, _as_grad(buf[0]), create_graph)
-                    if node._post_acc:  # torch: post-accumulate-grad hooks, then post hooks
-                        _call_post_acc_hooks(run, node)
-                    if node._post_hooks:
-                        _call_post_hooks(run, node, (), _tensors(buf) if raw else buf)
-                    step += 1
-                    if events.enabled:  # (a listener may have subscribed in a hook)
-                        events.emit("node_executed", run=run, step=step, node=node,
-                                    grads_in=_payload(buf, raw), grads_out=())
-                continue
-            if not run_it:
-                _release_children(node, deps, heap, run_it=False)
-                continue
-            if node._pre_hooks:
-                if raw:
-                    buf = _tensors(buf)
-                buf = _call_pre_hooks(run, node, buf)
-            if raw:
-                out = None
+            if raw and node._tensor_hooks is None and node._retains is None \
+                    and node._pre_hooks is None and node._post_hooks is None \
+                    and type(node) is not AccumulateGrad:
+                # the common case (no hook, nothing captured; grads as arrays)
                 fast, g0 = node._fast_arrays, buf[0]
-                if fast is not None and g0 is not None and not node._post_hooks:
-                    out = fast(g0._data if isinstance(g0, _Tensor) else g0)  # (bound)
+                out = fast(g0._data if isinstance(g0, _Tensor) else g0) \
+                    if fast is not None and g0 is not None else None  # (bound method)
                 if out is None:
                     buf = _tensors(buf)
                     out = node.apply(buf)
             else:
-                out = node.apply(buf)
-            if node._post_hooks:
-                out = _call_post_hooks(run, node, out, buf)
+                # tensor hooks and retain_grad, per output slot
+                th, rt = node._tensor_hooks, node._retains
+                if th is not None or rt is not None:
+                    if raw:
+                        buf = _tensors(buf)
+                    for nr in range(len(buf)):
+                        if buf[nr] is not None:
+                            buf[nr] = _run_tensor_hooks(run, node, nr, buf[nr], th, rt)
+                if cap_slots:
+                    for nr in range(len(buf)):
+                        i = cap_slots.get((node, nr))
+                        if i is not None:
+                            captured[i] = buf[nr]
+                            for j, key in enumerate(capture):  # duplicates in inputs
+                                if key == (node, nr):
+                                    captured[j] = buf[nr]
+                run_it = needed is None or node in needed
+                if type(node) is AccumulateGrad:
+                    if run_it and node not in (targets_acc if needed is not None else ()) \
+                            and buf[0] is not None:
+                        if node._pre_hooks:
+                            if raw:
+                                buf = _tensors(buf)
+                            buf = _call_pre_hooks(run, node, buf)
+                        if raw and not events.enabled and not isinstance(buf[0], _Tensor):
+                            _accumulate_array(node, buf)
+                        else:
+                            accumulate(run, node, _as_grad(buf[0]), create_graph)
+                        if node._post_acc:  # torch: post-accumulate-grad hooks, then post hooks
+                            _call_post_acc_hooks(run, node)
+                        if node._post_hooks:
+                            _call_post_hooks(run, node, (), _tensors(buf) if raw else buf)
+                        step += 1
+                        if events.enabled:  # (a listener may have subscribed in a hook)
+                            events.emit("node_executed", run=run, step=step, node=node,
+                                        grads_in=_payload(buf, raw), grads_out=())
+                    continue
+                if not run_it:
+                    _release_children(node, deps, heap, run_it=False)
+                    continue
+                if node._pre_hooks:
+                    if raw:
+                        buf = _tensors(buf)
+                    buf = _call_pre_hooks(run, node, buf)
+                if raw:
+                    out = None
+                    fast, g0 = node._fast_arrays, buf[0]
+                    if fast is not None and g0 is not None and not node._post_hooks:
+                        out = fast(g0._data if isinstance(g0, _Tensor) else g0)  # (bound)
+                    if out is None:
+                        buf = _tensors(buf)
+                        out = node.apply(buf)
+                else:
+                    out = node.apply(buf)
+                if node._post_hooks:
+                    out = _call_post_hooks(run, node, out, buf)
             step += 1
             if events.enabled:
                 events.emit("node_executed", run=run, step=step, node=node,
