@@ -1,0 +1,86 @@
+"""The recorder's cheap live path: small gradients copied once per run and shared between
+events, a flat log. What the graph shows must not depend on it."""
+from __future__ import annotations
+
+import pytest
+
+import autograd_viz as av
+from autograd_viz import viz
+
+
+def _steps(g):
+    return [(s.op, [p and p.values for p in s.grads_in], [p and p.values for p in s.grads_out])
+            for s in g.runs[0].steps]
+
+
+def test_small_gradient_written_by_a_hook_keeps_what_was_recorded_before():
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    with viz.record() as rec:
+        y = x * 2
+        z = y + y
+
+        def h(g):
+            g.mul_(10)  # in place, after the array was recorded as the grad of z * 3's node
+
+        z.register_hook(h)
+        (z * 3).sum().backward()
+    steps = _steps(rec.graph())
+    assert steps[1][2] == [[3.0, 3.0], None]  # z * 3: before the hook wrote
+    assert steps[2][1] == [[30.0, 30.0]]  # y + y: after
+    assert steps[2][2] == [[30.0, 30.0], [30.0, 30.0]]
+    assert x.grad.tolist() == [120.0, 120.0]
+
+
+def test_small_gradient_written_by_a_custom_backward_shows_each_value_in_its_step():
+    class Triple(av.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 3
+
+        @staticmethod
+        def backward(ctx, g):
+            g.mul_(7)  # writes into the grad it was handed
+            return g * 3
+
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    with viz.record() as rec:
+        y = x + x
+        ((Triple.apply(y) + y * 2) * 1.5).sum().backward()
+    g = rec.graph()
+    steps = g.runs[0].steps
+    outs = [[p and p.values for p in s.grads_out] for s in steps]
+    ins = [[p and p.values for p in s.grads_in] for s in steps]
+    assert [[1.5, 1.5], [1.5, 1.5]] in outs  # the add's grads, as recorded before the write
+    assert [[10.5, 10.5]] in ins  # the custom node's grad, after its backward wrote to it
+
+
+def test_forward_value_recorded_before_an_in_place_change_keeps_its_old_value():
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    with viz.record() as rec:
+        y = x * 2
+        with av.no_grad():
+            y.mul_(5)
+            y.detach().numpy()[0] = 123.0  # not even seen by the engine
+    g = rec.graph()
+    first = next(t for t in g.tensors if t.grad_fn is not None)
+    assert first.value.values == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("flush", [1, 2, 3, 7])
+def test_a_flat_log_flushed_anywhere_gives_the_same_graph(monkeypatch, flush):
+    def run():
+        x = av.tensor([1.0, 2.0], requires_grad=True)
+        c = av.tensor([0.5, 0.25], requires_grad=True)
+        with viz.record(names={"x": x}) as rec:
+            y = x
+            for _ in range(5):
+                y = (y * c + x).tanh() - c
+            y.retain_grad()
+            y.sum().backward()
+            (x * x).sum().backward()
+        return rec.graph()
+
+    a = run()
+    monkeypatch.setattr(viz.Recorder, "FLUSH_EVENTS", flush)
+    b = run()
+    assert a == b and len(a.runs) == 2
