@@ -490,6 +490,23 @@ def test_post_accumulate_grad_hook_is_recorded_on_its_leaf():
     assert call.target == rec.graph().tensor("x").id and "grad now [3.0, 3.0]" in call.printed
 
 
+def test_saved_accessors_without_getattr():
+    """``_saved_<name>`` are descriptors, not a ``__getattr__`` (which would stop Python 3.11
+    from specialising every attribute read on nodes); a node class first seen with one input
+    not requiring grad still gets both names, and a missing name is an AttributeError."""
+    from autograd_viz.autograd.function import Node
+
+    assert not any("__getattr__" in vars(c) for c in Node.__mro__)
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    c = av.tensor([3.0, 4.0])
+    n = (c.atan2(x)).grad_fn  # first atan2 node of this process: only x needs grad
+    assert n._saved_other.tolist() == [1.0, 2.0]
+    assert n._saved_self.tolist() == [3.0, 4.0]
+    assert not hasattr(n, "_saved_nothing_like_this")
+    with pytest.raises(AttributeError):
+        (x * 2).grad_fn._saved_weight  # noqa: B018
+
+
 def test_saved_attributes_like_torch(torch):
     """``grad_fn._saved_<name>``: the saved tensors (and scalars) by torch's names, listed by
     ``dir()`` (torchviz's show_saved reads them so); torch's error once freed."""

@@ -130,6 +130,58 @@ def edge_of(t: Any) -> tuple:
     return (acc if acc is not None else t._accumulator(), 0)
 
 
+class _SavedAttr:
+    """torch's ``node._saved_<name>`` accessor: the tensor saved for backward under that name
+    (unpacked, with its checks; torch's error once freed) or a scalar the op kept as an
+    attribute. One per name, on ``Node``, made by ``describe`` when the name is first used
+    (a ``__getattr__`` would serve them too, but it stops Python from specialising every
+    attribute read on nodes: ~8% of an op's forward+backward)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __get__(self, node: Any, cls: Any = None) -> Any:
+        if node is None:
+            return self
+        key = self.key
+        for s in node._saved or ():
+            if s is not None and not isinstance(s, str) and s.name == key:
+                return s.unpack(node)
+        try:
+            return object.__getattribute__(node, key)  # a scalar the op kept
+        except AttributeError:
+            pass
+        if node._freed:  # (a tensor saved, then freed)
+            raise RuntimeError(FREED_MSG)
+        raise AttributeError(f"'{type(node).__name__}' object has no attribute '_saved_{key}'")
+
+
+_DESCRIBED: set = set()  # names with a ``_saved_<name>`` accessor on Node
+_DESCRIBED_CLASSES: set = set()  # node classes whose attributes were described
+
+
+def describe(*names: str) -> None:
+    """Give every node a ``_saved_<name>`` accessor for these names (once per name)."""
+    for n in names:
+        if n not in _DESCRIBED and n.isidentifier():
+            _DESCRIBED.add(n)
+            setattr(Node, "_saved_" + n, _SavedAttr(n))
+
+
+def describe_node(node: Any) -> None:
+    """``describe`` the names of what ``node`` saved and the attributes it keeps (scalar
+    arguments such as ``exponent``): the first tracked node of each class calls this."""
+    _DESCRIBED_CLASSES.add(type(node))
+    names = [s.name for s in node._saved or () if s is not None and not isinstance(s, str)]
+    names += [k for k in getattr(node, "__dict__", {}) if not k.startswith("_")]
+    for c in type(node).__mro__:
+        if c is not Node and c is not object:
+            names += [k for k in c.__dict__.get("__slots__", ()) if not k.startswith("_")]
+    describe(*names)
+
+
 class Node:
     """A node of the backward graph (``tensor.grad_fn``).
 
@@ -210,26 +262,11 @@ class Node:
             self._saved = None
             self._freed = True
 
-    def __getattr__(self, name: str) -> Any:
-        """torch's ``node._saved_<name>``: a tensor saved for backward (unpacked, with its
-        checks; torch's error once freed) or a scalar argument kept by the op."""
-        if name.startswith("_saved_"):
-            key = name[7:]
-            for s in object.__getattribute__(self, "_saved") or ():
-                if s is not None and not isinstance(s, str) and s.name == key:
-                    return s.unpack(self)
-            try:
-                return object.__getattribute__(self, key)  # a scalar the op kept
-            except AttributeError:
-                pass
-            if object.__getattribute__(self, "_freed"):  # (a tensor saved, then freed)
-                raise RuntimeError(FREED_MSG)
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-
     def __dir__(self) -> list[str]:
-        saved = object.__getattribute__(self, "_saved") or ()
-        return sorted(set(super().__dir__()) | {"_saved_" + s.name for s in saved
-                                                if s is not None and not isinstance(s, str)})
+        saved = self._saved or ()
+        return sorted({a for a in super().__dir__() if not a.startswith("_saved_")}
+                      | {"_saved_" + s.name for s in saved
+                         if s is not None and not isinstance(s, str)})
 
     # -- hooks ----------------------------------------------------------------------
     def register_hook(self, fn: Callable) -> RemovableHandle:
@@ -313,6 +350,7 @@ class Op(Node):
         if lst is None:
             lst = node._saved = []
         make = SavedTensor.make
+        describe(*named)
         for name, t in named.items():
             if t is RESULT:
                 lst.append(name)  # filled in by Tensor construction in ops._make
@@ -322,6 +360,8 @@ class Op(Node):
     def save_pair(self, name_a: str, a: Any, name_b: str, b: Any) -> None:
         """``save(name_a=a, name_b=b)`` for a node that needs grad (the binary ops' hot path:
         no keyword dict)."""
+        if name_b not in _DESCRIBED or name_a not in _DESCRIBED:
+            describe(name_a, name_b)
         if a is None:
             s = None
         else:
@@ -548,6 +588,7 @@ class Function(metaclass=FunctionMeta):
         if ctx.to_save:
             node._saved = [SavedTensor(t, f"saved_{k}") if t is not None else None
                            for k, t in enumerate(ctx.to_save)]
+            describe(*(s.name for s in node._saved if s is not None))
         if events.enabled:
             events.emit("node_created", node=node, inputs=tuple(tensor_args),
                         outputs=tuple(o for o in new_outs if isinstance(o, Tensor)),
@@ -563,3 +604,6 @@ class once_differentiable:  # noqa: N801
             with grad_mode.no_grad():
                 return fn(ctx, *args)
         return wrapper
+
+
+describe("result")  # (save_result's name)

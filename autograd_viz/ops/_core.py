@@ -11,7 +11,12 @@ import numpy as np
 
 from .. import _backend as B
 from ..autograd import events, grad_mode
-from ..autograd.function import SavedOutput, SavedTensor
+from ..autograd.function import (
+    _DESCRIBED_CLASSES,
+    SavedOutput,
+    SavedTensor,
+    describe_node,
+)
 from ..tensor import Tensor
 from ._inplace import (
     check_overlap,
@@ -244,6 +249,8 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                 if type(s) is str:
                     saved[k] = SavedOutput.of(res, s)
             node._saved = saved
+        if type(node) not in _DESCRIBED_CLASSES:
+            describe_node(node)
         if not cls._differentiable:
             node = None
         else:
@@ -292,6 +299,8 @@ def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
         node.n_outputs = len(outs)
         if saved:
             node._saved = [SavedTensor(outs[0], s) if type(s) is str else s for s in saved]
+        if type(node) not in _DESCRIBED_CLASSES:
+            describe_node(node)
         for i, o in enumerate(outs):
             if diff is None or diff[i]:
                 o._rg = True

@@ -321,7 +321,7 @@ class _Logical(Op):
 # ------------------------------------------------------------------------- functional API
 def _unary(cls: type, name: str, floating: bool = True):
     def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
-        x = _float_in(input) if floating else input
+        x = _float_in(input) if floating and input._data.dtype.kind != "f" else input
         if out is None:
             return apply(cls, (x,))
         check_out(out, (x,), name)
