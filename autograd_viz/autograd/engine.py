@@ -151,9 +151,9 @@ def accumulate(run: int, node: AccumulateGrad, g: Any, create_graph: bool) -> No
     """Add ``g`` into ``node.variable.grad`` (stolen/cloned first time, summed after)."""
     var = node.variable
     old = var._grad
-    before = old.detach().clone() if (events.enabled and old is not None) else None
+    before = _wrap(old._data.copy()) if (events.enabled and old is not None) else None
     if old is None:
-        if not create_graph and not events.enabled:
+        if not create_graph:
             var._grad = _wrap(g._data.copy())  # what g.detach().clone() gives, without ops
         else:
             # torch: with create_graph the first .grad is a copy that stays in the graph
