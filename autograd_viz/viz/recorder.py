@@ -33,14 +33,6 @@ from .preview import SMALL_NUMEL, Snapshot, as_snapshot, grab
 _ndarray = np.ndarray
 _weakref = weakref.ref
 
-#: Log kinds of ``node_created``: the usual cases (outside backward, every input seen
-#: before, one output; one or two inputs), and the general one.
-_NODE1 = 1
-_NODE2 = 2
-_NODE_FULL = 3
-#: About how many log items an event takes (for FLUSH_EVENTS).
-_ITEMS_PER_EVENT = 6
-
 
 class _Run:
     """A backward run being replayed (values as snapshots)."""
@@ -137,21 +129,17 @@ class Recorder:
     more can be given later with :meth:`set_names` or :meth:`name_from_namespace`.
     """
 
-    #: Replay the log into the model once it holds about this many events (counted as
-    #: log items, ``_ITEMS_PER_EVENT`` a event), or copies of large values of this many
-    #: bytes (summarised at replay), whichever comes first: this bounds the memory a long
-    #: recording takes.
+    #: Replay the log into the model once it holds this many events, or copies of large
+    #: values of this many bytes (summarised at replay), whichever comes first: this bounds
+    #: the memory a long recording takes.
     FLUSH_EVENTS = 20_000
     FLUSH_BYTES = 64 << 20
 
     def __init__(self, names: Mapping[Any, Any] | None = None) -> None:
         self._b = GraphBuilder()
-        self._log: list[Any] = []  # flat: kind, then its _ARITY[kind] items, per event
-        self._flush_len = self.FLUSH_EVENTS * _ITEMS_PER_EVENT
+        self._log: list[tuple] = []
         self._bytes = 0  # bytes of large values copied into the log (see FLUSH_BYTES)
         self._memo: dict[int, tuple[Any, Any]] = {}  # see _copy_big
-        self._small: dict[int, Any] = {}  # id of a small gradient array -> its copy
-        self._keep: list[Any] = []  # ... and the arrays themselves (their ids stay theirs)
         self._kept_memo: dict[int, Any] = {}  # copy id -> its summary, during a replay
         self._seen: set[int] = set()
         self._live: list[tuple[Any, bool]] = []  # backward runs in flight: (key, create_graph)
@@ -175,7 +163,6 @@ class Recorder:
     def start(self) -> Recorder:
         """Begin (or resume) recording; :meth:`stop` ends it. Re-entrant."""
         self._depth += 1
-        self._flush_len = self.FLUSH_EVENTS * _ITEMS_PER_EVENT
         if self._sub is None:
             self._sub = events.subscribe(self._on_event, arrays=True)
         return self
@@ -290,22 +277,10 @@ class Recorder:
     # -- live: log each event with copies of its values ---------------------------------
     #
     # This runs for every op and every backward step while recording, so the two frequent
-    # events take a short path: no call that can be inlined, values copied (they may change
-    # in place later) but nothing else computed. The log is flat: each event is its kind
-    # followed by a fixed number of items (``_ARITY``), appended with one ``+=``, so that an
-    # event leaves no tuple of its own behind for the cyclic garbage collector to track and
-    # traverse. ``_seen`` holds ``id()``s of the tensors whose values are already copied
-    # since the last replay: they are all referenced by the log until then, so no id can be
-    # reused meanwhile.
-    #
-    # Gradients: the engine hands the same array on from one node to the next (a node's
-    # grads_out are its children's grads_in; ``+``'s backward passes its grad through to
-    # both inputs). Within a run, an array is copied once, and that copy is shared by every
-    # later event that carries the same array (``_small``/``_keep`` for small arrays, which
-    # are held so that their ids stay theirs; ``_memo`` with weak references for large
-    # ones). Only user code could write to a gradient meanwhile: the shared copies are
-    # forgotten whenever a hook begins and when a run ends, and a custom Function's
-    # ``backward`` (it runs before its event) has its grads_in copied afresh.
+    # events take a short path: no call that can be inlined, one tuple per event, values
+    # copied (they may change in place later) but nothing else computed. ``_seen`` holds
+    # ``id()``s of the tensors whose values are already copied since the last replay: they
+    # are all referenced by payloads in the log until then, so no id can be reused meanwhile.
     def _on_event(self, kind: str, p: dict[str, Any]) -> None:
         try:
             if kind == "node_created":
@@ -330,81 +305,56 @@ class Recorder:
                     seen.update(map(id, outs))
                     out_snaps = [grab(t) for t in outs]
                 node = p["node"]
+                saved = node._saved
                 log = self._log
-                if live or in_snaps is not None or len(outs) != 1:
-                    log += (_NODE_FULL, node, ins, outs, p.get("grad_enabled", True),
-                            live[-1][0] if live else None, in_snaps, out_snaps, node._saved)
-                else:  # (the tensors bare: no tuple kept, for the garbage collector to scan)
-                    if len(ins) == 2:
-                        log += (_NODE2, node, ins[0], ins[1], t, out_snaps, node._saved)
-                    elif len(ins) == 1:
-                        log += (_NODE1, node, ins[0], t, out_snaps, node._saved)
-                    else:
-                        log += (_NODE_FULL, node, ins, outs, p.get("grad_enabled", True), None,
-                                None, out_snaps, node._saved)
-                    if len(log) < self._flush_len and self._bytes <= self.FLUSH_BYTES:
-                        return
-                if not live and (len(log) >= self._flush_len or self._bytes > self.FLUSH_BYTES):
+                log.append((kind, node, ins, outs, p.get("grad_enabled", True),
+                            live[-1][0] if live else None, in_snaps, out_snaps,
+                            tuple(saved) if saved else None))
+                if (len(log) >= self.FLUSH_EVENTS or self._bytes > self.FLUSH_BYTES) \
+                        and not live:
                     self._replay()
                 return
             if kind == "node_executed":
                 # grab() inlined, in loops (a comprehension would make a function each time);
                 # large values are summarised at replay, their bytes counted for the flush.
+                # The engine hands the same gradient array on from one node to the next:
+                # within a run a large array is copied once (``_memo``), unless user code
+                # (a custom Function's backward) may have written to it since.
                 node = p["node"]
-                small, keep = self._small, self._keep
+                memo = None if isinstance(node, BackwardCFunction) else self._memo
                 gin: list[Any] = []
                 gout: list[Any] = []
                 try:
-                    fresh = isinstance(node, BackwardCFunction)  # (user code ran: copy afresh)
                     for t in p["grads_in"]:
                         if t is None:
                             gin.append(None)
-                            continue
-                        d = t if type(t) is _ndarray else t._data
-                        c = None if fresh else small.get(id(d))
-                        if c is None:
-                            if d.size > SMALL_NUMEL:
-                                c = self._copy_big(d, None if fresh else self._memo)
-                            else:
-                                small[id(d)] = c = d.copy()
-                                keep.append(d)
-                        gin.append(c)
+                        else:  # a Tensor, or a bare NumPy array
+                            d = t if type(t) is _ndarray else t._data
+                            gin.append(d.copy() if d.size <= SMALL_NUMEL
+                                       else self._copy_big(d, memo))
+                    memo = self._memo
                     for t in p["grads_out"]:
                         if t is None:
                             gout.append(None)
-                            continue
-                        d = t if type(t) is _ndarray else t._data
-                        c = small.get(id(d))
-                        if c is None:
-                            if d.size > SMALL_NUMEL:
-                                c = self._copy_big(d, self._memo)
-                            else:
-                                small[id(d)] = c = d.copy()
-                                keep.append(d)
-                        gout.append(c)
+                        else:
+                            d = t if type(t) is _ndarray else t._data
+                            gout.append(d.copy() if d.size <= SMALL_NUMEL
+                                        else self._copy_big(d, memo))
                 except AttributeError:  # other bare arrays (CuPy): the general path
                     gin, gout = _grabs(p["grads_in"]), _grabs(p["grads_out"])
-                self._log += (kind, p["run"], p["step"], node, gin, gout)
+                self._log.append((kind, p["run"], p["step"], node, gin, gout))
                 return
-            elif kind == "grad_accumulated":
-                after = p["after"]
-                d = getattr(after, "_data", None)
-                if type(d) is _ndarray:
-                    snap = d.copy() if d.size <= SMALL_NUMEL else self._copy_big(d, self._memo)
-                else:
-                    snap = grab(after)
-                self._log += (kind, p, snap)
             elif kind == "tensor_created":
                 return
             elif kind == "op_untracked":
                 if self._live:
                     return
                 outs = _seq(p.get("outputs"))
-                self._log += (kind, p, None, self._first_seen(_seq(p.get("inputs"))),
-                              _grabs(outs))
+                self._log.append((kind, p, None, self._first_seen(_seq(p.get("inputs"))),
+                                  _grabs(outs)))
                 self._seen.update(id(t) for t in outs if t is not None)
             elif kind == "hook_begin":
-                self._forget()  # (user code: it may write to any gradient it sees)
+                self._memo.clear()  # (user code: it may write to any gradient it sees)
                 pos = capture.begin()
                 self._pending.append((p.get("run"), p.get("target"), p.get("kind"), pos))
             elif kind == "hook_called":
@@ -417,38 +367,38 @@ class Recorder:
                         text = capture.end(pos)
                         break
                 gout = p.get("grad_out")
-                self._log += (kind, p, text, _grabs(p.get("grad_in")),
-                              None if gout is None else _grabs(gout))
+                self._log.append((kind, p, text, _grabs(p.get("grad_in")),
+                                  None if gout is None else _grabs(gout)))
             elif kind == "backward_begin":
                 self._live.append((p.get("run"), bool(p.get("create_graph"))))
                 self._first_seen(_seq(p.get("roots")))
-                self._log += (kind, p, None, _grabs(p.get("grad_roots")))
+                self._log.append((kind, p, None, _grabs(p.get("grad_roots"))))
             elif kind == "backward_end":
-                self._forget()
+                self._memo.clear()
                 key = p.get("run")
                 self._live = [r for r in self._live if r[0] != key]
                 left = [x for x in self._pending if x[0] == key]
                 self._pending = [x for x in self._pending if x[0] != key]
                 unfinished = [(target, hk, capture.end(pos)) for _, target, hk, pos in left]
-                self._log += (kind, p, unfinished)
+                self._log.append((kind, p, unfinished))
+            elif kind == "grad_accumulated":
+                after = p.get("after")
+                d = getattr(after, "_data", None)
+                self._log.append((kind, p, self._copy_big(d, self._memo)
+                                  if type(d) is _ndarray and d.size > SMALL_NUMEL
+                                  else grab(after)))
             elif kind == "retain_grad":
-                self._log += (kind, p, grab(p.get("grad")))
+                self._log.append((kind, p, grab(p.get("grad"))))
             elif kind == "grad_reset":
                 t = p["tensor"]
-                self._log += (kind, p, grab(t if p.get("how") == "zero_" else t._grad))
+                self._log.append((kind, p, grab(t if p.get("how") == "zero_" else t._grad)))
             else:
                 return
-            if (len(self._log) >= self._flush_len or self._bytes > self.FLUSH_BYTES) \
+            if (len(self._log) >= self.FLUSH_EVENTS or self._bytes > self.FLUSH_BYTES) \
                     and not self._live:
                 self._replay()
         except Exception as exc:  # noqa: BLE001 - recording must never break user code
             self._note(f"recorder could not log {kind}: {_err(exc)}")
-
-    def _forget(self) -> None:
-        """Forget the copies shared between events (user code may write to the arrays)."""
-        self._memo.clear()
-        self._small.clear()
-        self._keep.clear()
 
     def _copy_big(self, d: Any, memo: dict | None) -> Any:
         """A copy of large array ``d`` for the log, shared with an earlier copy of the same,
@@ -495,16 +445,14 @@ class Recorder:
         global _KEPT
         _KEPT = self._kept_memo  # one summary per copy (copies are shared: see _copy_big)
         handlers = _REPLAY
-        i, n = 0, len(log)
-        while i < n:
-            kind = log[i]
-            handler, arity = handlers[kind]
-            args = log[i + 1:i + 1 + arity]
-            i += 1 + arity
+        for entry in log:
+            handler = handlers.get(entry[0])
+            if handler is None:
+                continue
             try:
-                handler(self, *args)
+                handler(self, *entry[1:])
             except Exception as exc:  # noqa: BLE001 - one odd event must not lose the rest
-                self._note(f"recorder could not handle {_KIND.get(kind, kind)}: {_err(exc)}")
+                self._note(f"recorder could not handle {entry[0]}: {_err(exc)}")
         _KEPT = None
         self._kept_memo.clear()
 
@@ -520,15 +468,6 @@ class Recorder:
             out_snaps=out_snaps if type(out_snaps) is list else [out_snaps],
             saved=_saved_items(saved),
         )
-
-    def _node_created1(self, node: Any, a: Any, out: Any, out_snap: Any, saved: Any) -> None:
-        self._b.add_node(node, [a], [out], grad_enabled=True, created_in=None, in_snaps=None,
-                         out_snaps=[out_snap], saved=_saved_items(saved))
-
-    def _node_created2(self, node: Any, a: Any, b: Any, out: Any, out_snap: Any,
-                       saved: Any) -> None:
-        self._b.add_node(node, [a, b], [out], grad_enabled=True, created_in=None,
-                         in_snaps=None, out_snaps=[out_snap], saved=_saved_items(saved))
 
     def _op_untracked(self, p: dict, _: Any, in_snaps: Any, out_snaps: Any) -> None:
         self._b.add_untracked(p.get("name", "op"), p.get("inputs"), p.get("outputs"),
@@ -621,26 +560,19 @@ class Recorder:
         self._history.setdefault(tid, []).append(("reset", rid, how, snap))
 
 
-#: Replay handlers by log kind, with the number of items that follow the kind in the log
-#: (their arguments; functions, not bound methods: a Recorder holds no cycle, so it and
-#: everything its log references go as soon as it is dropped).
+#: Replay handlers by event kind (functions, not bound methods: a Recorder holds no cycle,
+#: so it and everything its log references go as soon as it is dropped).
 _REPLAY = {
-    kind: (fn, fn.__code__.co_argcount - 1)
-    for kind, fn in {
-        _NODE1: Recorder._node_created1,
-        _NODE2: Recorder._node_created2,
-        _NODE_FULL: Recorder._node_created,
-        "op_untracked": Recorder._op_untracked,
-        "backward_begin": Recorder._backward_begin,
-        "node_executed": Recorder._node_executed,
-        "hook_called": Recorder._hook_called,
-        "grad_accumulated": Recorder._grad_accumulated,
-        "retain_grad": Recorder._retain_grad,
-        "backward_end": Recorder._backward_end,
-        "grad_reset": Recorder._grad_reset,
-    }.items()
+    "node_created": Recorder._node_created,
+    "op_untracked": Recorder._op_untracked,
+    "backward_begin": Recorder._backward_begin,
+    "node_executed": Recorder._node_executed,
+    "hook_called": Recorder._hook_called,
+    "grad_accumulated": Recorder._grad_accumulated,
+    "retain_grad": Recorder._retain_grad,
+    "backward_end": Recorder._backward_end,
+    "grad_reset": Recorder._grad_reset,
 }
-_KIND = {_NODE1: "node_created", _NODE2: "node_created", _NODE_FULL: "node_created"}
 
 
 def _same(a: Any, b: Any) -> bool:
