@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _backend as B
 from ..ops import creation as _creation
+from ..ops._core import apply as _apply
 from ..ops.unary import where
 from ..tensor import Tensor
 from ._ops._util import cap_name, check_reduction, reduce_loss, wrap
@@ -50,11 +51,6 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "gelu", "mish",
     "hardswish", "glu", "layer_norm", "conv1d", "cosine_similarity", "pairwise_distance",
 ]
-
-
-def _apply(cls: type, inputs: tuple, **kw: Any) -> Tensor:
-    from ..ops._core import apply
-    return apply(cls, inputs, **kw)
 
 
 # ----------------------------------------------------------------------------- activations
@@ -316,12 +312,24 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     return out.view(out_size) if reduction == "none" else out
 
 
+_REDUCTIONS = ("mean", "sum", "none")
+_TARGET_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))  # (as target_dtype_ok)
+
+
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """``nll_loss(log_softmax(input, 1), target)`` for class indices; for class
     probabilities (``target`` shaped like ``input``) ``-(log_softmax * target).sum(1)``;
     ``weight``, ``ignore_index``, ``reduction`` and ``label_smoothing`` as in PyTorch."""
+    if weight is None and size_average is None and reduce is None \
+            and label_smoothing == 0.0 and reduction in _REDUCTIONS:
+        # the usual case, (N, C) logits and N class indices: nll_loss's checks done here
+        td = target._data
+        if td.ndim == 1 and input._data.ndim == 2 and td.shape[0] == input._data.shape[0] \
+                and td.dtype in _TARGET_DTYPES:
+            return _apply(NllLossBackward0, (input.log_softmax(1),), target=td, weight=None,
+                          ignore_index=ignore_index, reduction=reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
     class_dim = 0 if input.ndim == 1 else 1

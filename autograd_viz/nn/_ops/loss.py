@@ -9,6 +9,7 @@ import numpy as np
 
 from ... import _backend as B
 from ...autograd.function import Op
+from ...ops._fastgrad import tensor_level
 from ...tensor import Tensor
 from ._util import wrap, xp_of
 
@@ -36,12 +37,65 @@ class MseLossBackward0(Op):
         return (gx if n[0] else None, -gx if n[1] else None)
 
 
+#: the plain case of NllLossBackward0: these input and target dtypes, at most this many rows
+#: (the total weight ``n`` is then exact in float32, as the sum of the ``n`` weights 1 is)
+_PLAIN_X = (np.dtype(np.float32), np.dtype(np.float64))
+_PLAIN_T = (np.dtype(np.int64), np.dtype(np.uint8))
+_PLAIN_MAX_N = 1 << 24
+
+
 class NllLossBackward0(Op):
-    """``-weight[t] * input[..., t, ...]`` over the class dim 1 (input (N, C, ...))."""
+    """``-weight[t] * input[..., t, ...]`` over the class dim 1 (input (N, C, ...)).
+
+    The gradient is ``coef * g`` with ``coef`` (input's shape) zero but at the targets, where
+    it is ``-weight[t]`` (divided by the total weight for ``'mean'``). The plain case (NumPy
+    (N, C) input, no ``weight``, every target in range, ``ignore_index`` outside the classes)
+    picks the targets with one fancy index in forward and builds ``coef`` only when backward
+    runs; the general case builds it in forward. Same values either way."""
+
+    coef: Any = None
 
     def forward(self, x, target, weight, ignore_index, reduction):
-        xp = xp_of(x)
         self.red, self.in_shape = reduction, x.shape
+        if weight is None and x.ndim == 2 and type(x) is np.ndarray \
+                and x.dtype in _PLAIN_X and target.dtype in _PLAIN_T \
+                and 0 < x.shape[0] <= _PLAIN_MAX_N and not 0 <= ignore_index < x.shape[1]:
+            out = self._forward_plain(x, target, reduction)
+            if out is not None:
+                return out
+        return self._forward_general(x, target, weight, ignore_index, reduction)
+
+    def _forward_plain(self, x, target, reduction):
+        n, c = x.shape
+        # (an int64 viewed as uint64: negative targets become huge, one max checks both ends)
+        tu = target.view(np.uint64) if target.dtype == np.int64 else target
+        if int(tu.max()) >= c:
+            return None  # (the general path raises torch's error)
+        # (flat indices of the targets: a new array, so writing target later changes nothing)
+        self.idx = idx = np.arange(0, n * c, c) + target
+        self.dt = dt = x.dtype
+        losses = -x.take(idx)  # (as the general path: -(1 * picked))
+        self.val = -dt.type(1)  # (coef at the targets: -weight, / total weight for 'mean')
+        if reduction == "mean":
+            total = dt.type(n)  # (the weights' sum: n ones, exact)
+            out = losses.sum() / total
+            self.val = self.val / total
+        elif reduction == "sum":
+            out = losses.sum()
+        else:
+            out = losses
+        return np.asarray(out, dtype=x.dtype)
+
+    def _coef(self) -> Any:
+        """``coef``; in the plain case a new array each time (backward may hand it on)."""
+        if self.coef is not None:
+            return self.coef
+        coef = np.zeros(self.in_shape, dtype=self.dt)
+        coef.ravel()[self.idx] = self.val
+        return coef
+
+    def _forward_general(self, x, target, weight, ignore_index, reduction):
+        xp = xp_of(x)
         squeeze = x.ndim == 1
         if squeeze:
             x, target = x[None], target.reshape(1)
@@ -74,11 +128,29 @@ class NllLossBackward0(Op):
     def backward(self, g):
         if self.red == "none" and len(self.in_shape) > 1:
             g = g.unsqueeze(1)
-        return wrap(self.coef) * g
+        return wrap(self._coef()) * g
+
+
+def _nll_fast(self: NllLossBackward0, gd: Any) -> tuple | None:
+    """``backward`` on arrays (see ``ops._fastgrad``): ``coef * g``, the same multiply."""
+    coef = self.coef
+    if coef is None:
+        if gd.dtype != self.dt or type(gd) is not np.ndarray:
+            return None
+        coef = self._coef()
+    elif coef.dtype != gd.dtype or type(coef) is not type(gd):
+        return None
+    if self.red == "none" and len(self.in_shape) > 1:
+        gd = gd[:, None]
+    return (coef * gd,)
 
 
 class NllLoss2DBackward0(NllLossBackward0):
     pass
+
+
+NllLossBackward0._fast_arrays = _nll_fast  # (NllLoss2DBackward0 inherits both)
+NllLossBackward0._fast_backward = tensor_level(_nll_fast)
 
 
 def _cp_put(coef: Any, t: Any, vals: Any) -> None:
