@@ -132,6 +132,10 @@ CE_ERRORS = [
     (lambda m, x: x.binary_cross_entropy(m.rand(3) + 1, m.rand(3))),
     (lambda m, x: x.binary_cross_entropy_with_logits(m.rand(3), m.rand(4))),
     (lambda m, x: x.cross_entropy(m.randn(3, 5), m.tensor([1, 2, 3]), reduction="x")),
+    (lambda m, x: x.cross_entropy(m.randn(2, 3), [0, 1])),
+    (lambda m, x: x.cross_entropy([0.0], m.tensor([0]))),
+    (lambda m, x: x.nll_loss(m.randn(2, 3), [0, 1])),
+    (lambda m, x: x.nll_loss([0.0], m.tensor([0]))),
 ]
 
 

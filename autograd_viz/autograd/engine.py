@@ -50,6 +50,13 @@ def _wrap(data: Any) -> Any:
 
 _Tensor: Any = None  # the Tensor class, set by the first ``_wrap``
 
+
+def tensor_class() -> Any:
+    """The Tensor class (autograd is imported before it exists: looked up on first use)."""
+    if _Tensor is None:
+        _wrap(np.zeros(0))
+    return _Tensor
+
 #: Keep grads as arrays between nodes when backward builds no graph (False: always Tensors,
 #: the reference path the tests compare with).
 ARRAY_GRADS = True

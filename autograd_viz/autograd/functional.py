@@ -3,21 +3,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _backend as B
 from . import engine
 
 
 def _as_tuple(x: Any) -> tuple:
     if x is None:
         return ()
-    from ..tensor import Tensor
-    if isinstance(x, Tensor):
+    if isinstance(x, engine.tensor_class()):
         return (x,)
     return tuple(x)
 
 
+def _ones_seed(o: Any) -> Any:
+    """``ones_like(o)`` for the implicit gradient of a scalar output (no op, no event)."""
+    d = o._data
+    return engine.tensor_class()._wrap(B.get_array_module(d).ones(d.shape, dtype=d.dtype))
+
+
 def _make_grads(outputs: tuple, grads: tuple, is_grads_batched: bool = False) -> list:
-    from ..ops.creation import ones_like
-    from ..tensor import Tensor
+    Tensor = engine.tensor_class()  # noqa: N806
     if len(grads) != len(outputs):
         raise RuntimeError("grad can be implicitly created only for scalar outputs"
                            if not grads else
@@ -32,7 +37,7 @@ def _make_grads(outputs: tuple, grads: tuple, is_grads_batched: bool = False) ->
                 if not o.dtype.is_floating_point:
                     raise RuntimeError(f"grad can be implicitly created only for real scalar "
                                        f"outputs but got {o.dtype!r}")
-                out.append(ones_like(o))
+                out.append(_ones_seed(o))
             else:
                 out.append(None)
             continue
@@ -74,9 +79,6 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     if retain_graph is None:
         retain_graph = create_graph
     inputs = _as_tuple(inputs)
-    if inputs == () and inputs is not None and len(_as_tuple(inputs)) == 0 and \
-            isinstance(inputs, tuple) and False:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     for t in tensors:
         if not t.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a "

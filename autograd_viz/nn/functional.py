@@ -10,6 +10,7 @@ import numpy as np
 from .. import _backend as B
 from ..ops import creation as _creation
 from ..ops._core import apply as _apply
+from ..ops._core import require_tensor
 from ..ops.unary import where
 from ..tensor import Tensor
 from ._ops._util import cap_name, check_reduction, reduce_loss, wrap
@@ -271,6 +272,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """Negative log likelihood of class indices ``target`` under log-probabilities ``input``
     (N, C) / (C,) / (N, C, d1, ...): ``NllLossBackward0`` (``NllLoss2DBackward0`` for
     4-D input; other ranks are viewed as 4-D, as in PyTorch)."""
+    require_tensor("nll_loss_nd", "input", 1, input)
+    require_tensor("nll_loss_nd", "target", 2, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
     if input.ndim < 1:
@@ -322,12 +325,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     """``nll_loss(log_softmax(input, 1), target)`` for class indices; for class
     probabilities (``target`` shaped like ``input``) ``-(log_softmax * target).sum(1)``;
     ``weight``, ``ignore_index``, ``reduction`` and ``label_smoothing`` as in PyTorch."""
+    require_tensor("cross_entropy_loss", "input", 1, input)
+    require_tensor("cross_entropy_loss", "target", 2, target)
     if weight is None and size_average is None and reduce is None \
             and label_smoothing == 0.0 and reduction in _REDUCTIONS:
         # the usual case, (N, C) logits and N class indices: nll_loss's checks done here
         td = target._data
-        if td.ndim == 1 and input._data.ndim == 2 and td.shape[0] == input._data.shape[0] \
-                and td.dtype in _TARGET_DTYPES:
+        if td.ndim == 1 and input._data.ndim == 2 \
+                and td.shape[0] == input._data.shape[0] and td.dtype in _TARGET_DTYPES:
             return _apply(NllLossBackward0, (input.log_softmax(1),), target=td, weight=None,
                           ignore_index=ignore_index, reduction=reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)

@@ -80,7 +80,8 @@ class _StaleMultiOutputView(Tensor):
 
 def _overlaps(d: Any) -> bool:
     """Whether two elements of array ``d`` share memory (a stride-0 dim, as ``expand``)."""
-    return bool(d.size) and any(st == 0 and n > 1 for st, n in zip(d.strides, d.shape))
+    st = d.strides
+    return 0 in st and bool(d.size) and any(s == 0 and n > 1 for s, n in zip(st, d.shape))
 
 
 def check_overlap(t: Tensor) -> None:
