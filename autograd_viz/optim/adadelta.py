@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import _backend as B
 from ..ops.creation import zeros_like
-from .optimizer import Optimizer, _use_no_grad, check, grad_array, step_tensor, write_param
+from .optimizer import Optimizer, _use_no_grad, check, step_tensor, write_param
 
 
 class Adadelta(Optimizer):
@@ -41,9 +41,7 @@ class Adadelta(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-            for p, state in self._with_grads(group):
-                state["step"]._data += 1
-                g = grad_array(p, group["maximize"])
+            for p, state, g in self._steps(group):
                 if wd != 0:
                     g = g + wd * p._data
                 v, acc = state["square_avg"]._data, state["acc_delta"]._data

@@ -10,7 +10,6 @@ from .optimizer import (
     Optimizer,
     _use_no_grad,
     check_adam_args,
-    grad_array,
     lerp_,
     step_tensor,
     write_param,
@@ -53,10 +52,8 @@ class Adam(Optimizer):
             beta1, beta2 = group["betas"]
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
             amsgrad = group["amsgrad"]
-            for p, state in self._with_grads(group):
-                state["step"]._data += 1
+            for p, state, g in self._steps(group):
                 step = float(state["step"].item())
-                g = grad_array(p, group["maximize"])
                 if wd != 0:
                     if group["decoupled_weight_decay"]:
                         p._data *= 1 - lr * wd

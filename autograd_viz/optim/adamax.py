@@ -10,7 +10,6 @@ from .optimizer import (
     Optimizer,
     _use_no_grad,
     check_adam_args,
-    grad_array,
     lerp_,
     step_tensor,
     write_param,
@@ -47,9 +46,7 @@ class Adamax(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-            for p, state in self._with_grads(group):
-                g = grad_array(p, group["maximize"])
-                state["step"]._data += 1
+            for p, state, g in self._steps(group):
                 if wd != 0:
                     g = g + wd * p._data
                 m, u = state["exp_avg"]._data, state["exp_inf"]._data

@@ -12,7 +12,6 @@ from .optimizer import (
     _use_no_grad,
     check,
     check_adam_args,
-    grad_array,
     lerp_,
     step_tensor,
     write_param,
@@ -60,9 +59,7 @@ class NAdam(Optimizer):
             beta1, beta2 = group["betas"]
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
             momentum_decay = group["momentum_decay"]
-            for p, state in self._with_grads(group):
-                g = grad_array(p, group["maximize"])
-                state["step"]._data += 1
+            for p, state, g in self._steps(group):
                 step = float(state["step"].item())
                 bias_correction2 = 1 - beta2 ** step
                 if wd != 0:

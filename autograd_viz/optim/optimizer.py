@@ -162,6 +162,14 @@ class Optimizer:
                 self._init_state(state, p, group)
             yield p, state
 
+    def _steps(self, group: dict[str, Any]) -> Any:
+        """``_with_grads`` for the optimizers that count steps: ``(param, state, grad)`` with
+        ``state["step"]`` already incremented and the gradient as an array (negated for
+        ``maximize``)."""
+        for p, state in self._with_grads(group):
+            state["step"]._data += 1
+            yield p, state, grad_array(p, group["maximize"])
+
     def _init_state(self, state: dict[str, Any], p: Tensor, group: dict[str, Any]) -> None:
         """Fill a parameter's empty state (optimizers that use ``_with_grads``)."""
         raise NotImplementedError

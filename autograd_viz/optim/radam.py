@@ -10,7 +10,6 @@ from .optimizer import (
     Optimizer,
     _use_no_grad,
     check_adam_args,
-    grad_array,
     lerp_,
     step_tensor,
     write_param,
@@ -52,9 +51,7 @@ class RAdam(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-            for p, state in self._with_grads(group):
-                g = grad_array(p, group["maximize"])
-                state["step"]._data += 1
+            for p, state, g in self._steps(group):
                 step = float(state["step"].item())
                 if wd != 0:
                     if group["decoupled_weight_decay"]:

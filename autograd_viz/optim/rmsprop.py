@@ -10,7 +10,6 @@ from .optimizer import (
     Optimizer,
     _use_no_grad,
     check,
-    grad_array,
     lerp_,
     step_tensor,
     write_param,
@@ -56,9 +55,7 @@ class RMSprop(Optimizer):
         for group in self.param_groups:
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
             wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
-            for p, state in self._with_grads(group):
-                state["step"]._data += 1
-                g = grad_array(p, group["maximize"])
+            for p, state, g in self._steps(group):
                 if wd != 0:
                     g = g + wd * p._data
                 xp = B.get_array_module(g)
