@@ -208,6 +208,20 @@ def _same_pads(kernel: tuple, dilation: tuple) -> tuple:
     return tuple(pads)
 
 
+def _check_groups(x: Any, weight: Any, groups: int) -> None:
+    """torch's errors when the input's channels or the weight's out-channels do not fit
+    ``groups`` (conv1d and conv2d)."""
+    c = x.shape[1]
+    if weight.shape[1] * groups != c:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
+                           f"expected input{list(x.shape)} to have {weight.shape[1] * groups} "
+                           f"channels, but got {c} channels instead")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"{list(weight.shape)} instead")
+
+
 def _check_ranks(input: Tensor, weight: Tensor, nd: int) -> bool:
     """torch's rank errors of conv{nd}d; returns whether ``input`` is unbatched."""
     if input.ndim not in (nd + 1, nd + 2):
@@ -258,15 +272,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     else:
         ph, pw = pair(padding, "padding")
         pads = (ph, ph, pw, pw)
-    c = x.shape[1]
-    if weight.shape[1] * groups != c:
-        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
-                           f"expected input{list(x.shape)} to have {weight.shape[1] * groups} "
-                           f"channels, but got {c} channels instead")
-    if weight.shape[0] % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                           f"{groups} at dimension 0, but got weight of size "
-                           f"{list(weight.shape)} instead")
+    _check_groups(x, weight, groups)
     hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
     ekh, ekw = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     if hp < ekh or wp < ekw:
@@ -354,15 +360,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
         left = right = _single(padding, "padding")
-    c = x.shape[1]
-    if weight.shape[1] * groups != c:
-        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
-                           f"expected input{list(x.shape)} to have {weight.shape[1] * groups} "
-                           f"channels, but got {c} channels instead")
-    if weight.shape[0] % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                           f"{groups} at dimension 0, but got weight of size "
-                           f"{list(weight.shape)} instead")
+    _check_groups(x, weight, groups)
     lp, ek = x.shape[2] + left + right, d * (k - 1) + 1
     if lp < ek:
         raise RuntimeError(f"Calculated padded input size per channel: ({lp}). Kernel size: "
