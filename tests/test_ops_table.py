@@ -288,6 +288,16 @@ def graph_sig(roots: list, leaves_: list) -> list:
             for _, e, nf in out]
 
 
+def torch_array(t: Any) -> np.ndarray:
+    """A torch tensor's values as a NumPy array. torch's ZeroTensor grads own no memory:
+    ``numpy(force=True)`` on one can read a null pointer and crash, so they are materialised
+    with ``clone()`` first."""
+    t = t.detach()
+    if t._is_zerotensor():
+        t = t.clone()
+    return t.numpy(force=True)
+
+
 def assert_close(a: Any, t: Any, rtol: float = 1e-7, atol: float = 1e-10, what: str = ""):
     """An autograd_viz tensor equals a torch tensor: shape, dtype name and values."""
     if a is None or t is None:
@@ -297,7 +307,7 @@ def assert_close(a: Any, t: Any, rtol: float = 1e-7, atol: float = 1e-10, what: 
     assert a.dtype.name == tn, f"{what}: dtype {a.dtype.name} vs {tn}"
     assert tuple(a.shape) == tuple(t.shape), f"{what}: shape {tuple(a.shape)} vs {t.shape}"
     an = a.detach().numpy()
-    tnp = t.detach().numpy(force=True)  # force: torch's ZeroTensor grads
+    tnp = torch_array(t)
     if an.dtype.kind == "f":
         np.testing.assert_allclose(an, tnp, rtol=rtol, atol=atol, err_msg=what)
     else:
