@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 import pytest
-from test_nn_helpers import assert_close, av_of, compare_module, copy_weights
+from test_nn_helpers import assert_close, av_of, compare_module
+from test_optim_optimizers import _models, _steps
 
 import autograd_viz as av
 from autograd_viz.autograd import gradcheck, gradgradcheck
@@ -365,36 +366,13 @@ OPT_CONFIGS = [
 ]
 
 
-def _models(torch):
-    t = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(),
-                            torch.nn.Linear(5, 2)).double()
-    a = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
-    copy_weights(a, t)
-    return a, t
-
-
-def _steps(torch, a, t, oa, ot, n, start=0):
-    for i in range(start, start + n):
-        g = torch.Generator().manual_seed(i)
-        x = torch.randn(8, 3, dtype=torch.float64, generator=g)
-        y = torch.randn(8, 2, dtype=torch.float64, generator=g)
-        oa.zero_grad()
-        ot.zero_grad()
-        F.mse_loss(a(av_of(x)), av_of(y)).backward()
-        torch.nn.functional.mse_loss(t(x), y).backward()
-        oa.step()
-        ot.step()
-        for (name, p), q in zip(a.named_parameters(), t.parameters()):
-            assert_close(p, q, 1e-6, 1e-12, what=f"step {i}: {name}")
-
-
 @pytest.mark.parametrize("name,kw", OPT_CONFIGS)
 def test_optimizer_trajectory_matches_torch(torch, name, kw):
     a, t = _models(torch)
     oa = getattr(optim, name)(a.parameters(), foreach=False, **kw)
     ot = getattr(torch.optim, name)(t.parameters(), foreach=False, **kw)  # single-tensor path
     assert oa.defaults == ot.defaults
-    _steps(torch, a, t, oa, ot, 6)
+    _steps(torch, a, t, oa, ot, 6, rtol=1e-6, atol=1e-12)
     sa, st = oa.state_dict(), ot.state_dict()
     assert sa["param_groups"] == st["param_groups"]
     assert sa["state"].keys() == st["state"].keys()
@@ -411,10 +389,10 @@ def test_optimizer_state_dict_resume(torch, name):
     a, t = _models(torch)
     oa, ot = getattr(optim, name)(a.parameters(), lr=0.01), getattr(torch.optim, name)(
         t.parameters(), lr=0.01)
-    _steps(torch, a, t, oa, ot, 3)
+    _steps(torch, a, t, oa, ot, 3, rtol=1e-6, atol=1e-12)
     fresh = getattr(optim, name)(a.parameters(), lr=0.01)
     fresh.load_state_dict(oa.state_dict())
-    _steps(torch, a, t, fresh, ot, 2, start=3)
+    _steps(torch, a, t, fresh, ot, 2, start=3, rtol=1e-6, atol=1e-12)
 
 
 def test_optimizer_param_groups(torch):
@@ -425,7 +403,7 @@ def test_optimizer_param_groups(torch):
     ot = torch.optim.Adamax([{"params": t[0].parameters()},
                              {"params": t[2].parameters(), "lr": 0.05, "betas": (0.5, 0.7)}],
                             lr=0.01)
-    _steps(torch, a, t, oa, ot, 3)
+    _steps(torch, a, t, oa, ot, 3, rtol=1e-6, atol=1e-12)
 
 
 def test_adagrad_state_created_at_construction(torch):

@@ -43,7 +43,10 @@ def _data(torch, seed):
             torch.randn(8, 2, dtype=torch.float64, generator=g))
 
 
-def _steps(torch, a, t, oa, ot, n, start=0):
+def _steps(torch, a, t, oa, ot, n, start=0, rtol=None, atol=None):
+    """``n`` optimizer steps on the same data in both libraries, parameters compared after
+    each (default tolerances of ``assert_close`` unless given)."""
+    tol = {k: v for k, v in (("rtol", rtol), ("atol", atol)) if v is not None}
     for i in range(start, start + n):
         x, y = _data(torch, i)
         oa.zero_grad()
@@ -53,7 +56,7 @@ def _steps(torch, a, t, oa, ot, n, start=0):
         oa.step()
         ot.step()
         for (name, p), q in zip(a.named_parameters(), t.parameters()):
-            assert_close(p, q, what=f"step {i}: {name}")
+            assert_close(p, q, what=f"step {i}: {name}", **tol)
 
 
 @pytest.mark.parametrize("name,kw", CONFIGS)
