@@ -26,7 +26,7 @@ from ._core import (
     require_tensor,
     sum_to,
 )
-from .unary import _float_in, where
+from .unary import _float_in, unary_op, where
 
 __all__ = [
     "acos", "asin", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh",
@@ -247,29 +247,20 @@ def _inplace_only_node(cls: type, name: str) -> type:
     return new
 
 
-def _unary(cls: type, name: str) -> Any:
-    def fn(input: Tensor) -> Tensor:
-        require_tensor(name, "input", 1, input)
-        return apply(cls, (_float_in(input),))
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise ``{name}`` (integer inputs give the default float dtype)."
-    return fn
-
-
-acos = _unary(AcosBackward0, "acos")
-asin = _unary(AsinBackward0, "asin")
-atan = _unary(AtanBackward0, "atan")
-sinh = _unary(SinhBackward0, "sinh")
-cosh = _unary(CoshBackward0, "cosh")
-asinh = _unary(AsinhBackward0, "asinh")
-acosh = _unary(AcoshBackward0, "acosh")
-atanh = _unary(AtanhBackward0, "atanh")
-erf = _unary(ErfBackward0, "erf")
-erfc = _unary(ErfcBackward0, "erfc")
-erfinv = _unary(ErfinvBackward0, "erfinv")
-sinc = _unary(SincBackward0, "sinc")
-deg2rad = _unary(Deg2RadBackward0, "deg2rad")
-rad2deg = _unary(Rad2DegBackward0, "rad2deg")
+acos = unary_op(AcosBackward0, "acos")
+asin = unary_op(AsinBackward0, "asin")
+atan = unary_op(AtanBackward0, "atan")
+sinh = unary_op(SinhBackward0, "sinh")
+cosh = unary_op(CoshBackward0, "cosh")
+asinh = unary_op(AsinhBackward0, "asinh")
+acosh = unary_op(AcoshBackward0, "acosh")
+atanh = unary_op(AtanhBackward0, "atanh")
+erf = unary_op(ErfBackward0, "erf")
+erfc = unary_op(ErfcBackward0, "erfc")
+erfinv = unary_op(ErfinvBackward0, "erfinv")
+sinc = unary_op(SincBackward0, "sinc")
+deg2rad = unary_op(Deg2RadBackward0, "deg2rad")
+rad2deg = unary_op(Rad2DegBackward0, "rad2deg")
 arccos, arcsin, arctan = acos, asin, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
@@ -651,7 +642,7 @@ for _alias, _fn in (("arccos", acos), ("arcsin", asin), ("arctan", atan), ("arct
 for _name, _cls in (("asinh", AsinhBackward0), ("acosh", AcoshBackward0),
                     ("atanh", AtanhBackward0)):
     _node = _inplace_only_node(_cls, _name)
-    _fn = _unary(_node, _name)
+    _fn = unary_op(_node, _name)
     setattr(Tensor, _name + "_", inplace(_name + "_", _fn))
     setattr(Tensor, "arc" + _name[1:] + "_", inplace("arc" + _name[1:] + "_", _fn))
 for _fn in (logaddexp, logaddexp2, isclose, allclose):

@@ -16,6 +16,7 @@ from ._core import (
     not_implemented,
     promote,
     register,
+    require_tensor,
     sum_to,
 )
 
@@ -319,40 +320,46 @@ class _Logical(Op):
 
 
 # ------------------------------------------------------------------------- functional API
-def _unary(cls: type, name: str, floating: bool = True):
+def unary_op(cls: type, name: str, floating: bool = True):
+    """The function ``name(input, *, out=None)`` running op ``cls`` elementwise (``floating``:
+    integer inputs give the default float dtype); a non-Tensor input is torch's TypeError."""
     def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        if not isinstance(input, Tensor):
+            require_tensor(name, "input", 1, input)
         x = _float_in(input) if floating and input._data.dtype.kind != "f" else input
         if out is None:
             return apply(cls, (x,))
         check_out(out, (x,), name)
         return apply(cls, (x,), out=out)
-    fn.__name__ = name
-    fn.__doc__ = f"Elementwise ``{name}``."
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise ``{name}``" + (
+        " (integer inputs give the default float dtype)." if floating else ".")
     return fn
 
 
-exp = _unary(ExpBackward0, "exp")
-log = _unary(LogBackward0, "log")
-log2 = _unary(Log2Backward0, "log2")
-log10 = _unary(Log10Backward0, "log10")
-log1p = _unary(Log1PBackward0, "log1p")
-expm1 = _unary(Expm1Backward0, "expm1")
-sqrt = _unary(SqrtBackward0, "sqrt")
-rsqrt = _unary(RsqrtBackward0, "rsqrt")
-sin = _unary(SinBackward0, "sin")
-cos = _unary(CosBackward0, "cos")
-tan = _unary(TanBackward0, "tan")
-tanh = _unary(TanhBackward0, "tanh")
-sigmoid = _unary(SigmoidBackward0, "sigmoid")
-relu = _unary(ReluBackward0, "relu", floating=False)
-abs = _unary(AbsBackward0, "abs", floating=False)  # noqa: A001
-neg = _unary(NegBackward0, "neg", floating=False)
-reciprocal = _unary(ReciprocalBackward0, "reciprocal")
-sign = _unary(SignBackward0, "sign", floating=False)
-floor = _unary(FloorBackward0, "floor", floating=False)
-ceil = _unary(CeilBackward0, "ceil", floating=False)
-round = _unary(RoundBackward0, "round", floating=False)  # noqa: A001
-trunc = _unary(TruncBackward0, "trunc", floating=False)
+
+exp = unary_op(ExpBackward0, "exp")
+log = unary_op(LogBackward0, "log")
+log2 = unary_op(Log2Backward0, "log2")
+log10 = unary_op(Log10Backward0, "log10")
+log1p = unary_op(Log1PBackward0, "log1p")
+expm1 = unary_op(Expm1Backward0, "expm1")
+sqrt = unary_op(SqrtBackward0, "sqrt")
+rsqrt = unary_op(RsqrtBackward0, "rsqrt")
+sin = unary_op(SinBackward0, "sin")
+cos = unary_op(CosBackward0, "cos")
+tan = unary_op(TanBackward0, "tan")
+tanh = unary_op(TanhBackward0, "tanh")
+sigmoid = unary_op(SigmoidBackward0, "sigmoid")
+relu = unary_op(ReluBackward0, "relu", floating=False)
+abs = unary_op(AbsBackward0, "abs", floating=False)  # noqa: A001
+neg = unary_op(NegBackward0, "neg", floating=False)
+reciprocal = unary_op(ReciprocalBackward0, "reciprocal")
+sign = unary_op(SignBackward0, "sign", floating=False)
+floor = unary_op(FloorBackward0, "floor", floating=False)
+ceil = unary_op(CeilBackward0, "ceil", floating=False)
+round = unary_op(RoundBackward0, "round", floating=False)  # noqa: A001
+trunc = unary_op(TruncBackward0, "trunc", floating=False)
 negative, absolute, fix = neg, abs, trunc
 
 
@@ -365,7 +372,6 @@ def clamp(input: Tensor, min: Any = None, max: Any = None, *,  # noqa: A002
           out: Tensor | None = None) -> Tensor:
     """Limit values to ``[min, max]`` (the gradient passes where the value was inside);
     the result has the promoted dtype of the input and the bounds, as in PyTorch."""
-    from ._core import require_tensor
     require_tensor("clamp", "input", 1, input)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
