@@ -12,6 +12,7 @@ from typing import Any
 from . import _backend, autograd, cuda
 from . import linalg as _linalg
 from ._backend import bool_ as bool  # noqa: A004
+from ._backend import default_device as get_default_device
 from ._backend import default_float as get_default_dtype
 from ._backend import (
     device,
@@ -23,6 +24,7 @@ from ._backend import (
     int16,
     int32,
     int64,
+    set_default_device,
     set_default_dtype,
     uint8,
 )

@@ -19,7 +19,7 @@ warnings.filterwarnings(
 
 __all__ = [
     "dtype", "device", "get_array_module", "to_numpy", "as_dtype", "as_device",
-    "result_type", "default_float", "cuda_available",
+    "result_type", "default_float", "cuda_available", "default_device", "set_default_device",
 ]
 
 
@@ -145,8 +145,31 @@ class device:  # noqa: N801
     def __hash__(self) -> int:
         return hash((self.type, self.index or 0))
 
+    def __enter__(self) -> device:
+        """``with av.device('cuda'):`` makes factory functions create tensors here."""
+        stack = _default.__dict__.setdefault("device_stack", [])
+        stack.append(getattr(_default, "device", None))
+        _default.device = self
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _default.device = _default.device_stack.pop()
+
 
 CPU = device("cpu")
+
+
+def default_device() -> device:
+    """Where factory functions put tensors when no ``device=`` is given (the CPU unless
+    ``set_default_device`` or ``with device(...)`` changed it)."""
+    return getattr(_default, "device", None) or CPU
+
+
+def set_default_device(d: Any) -> None:
+    """Make factory functions (``tensor``, ``zeros``, ``randn``, ...) create their tensors on
+    ``d`` when they are given no ``device=``, as ``torch.set_default_device`` does; ``None``
+    goes back to the CPU."""
+    _default.device = None if d is None else as_device(d)
 _cupy = None
 
 
@@ -184,8 +207,10 @@ def cuda_device_count() -> int:
 
 
 def as_device(d: Any) -> device:
+    """A ``device`` from a device, a string (``'cuda:0'``) or an index; ``None`` gives the
+    default device."""
     if d is None:
-        return CPU
+        return getattr(_default, "device", None) or CPU
     if isinstance(d, device):
         return d
     if isinstance(d, int):
@@ -205,6 +230,18 @@ def get_array_module(arr: Any):
     if isinstance(arr, np.ndarray) or _cupy is None:
         return np
     return _cupy if isinstance(arr, _cupy.ndarray) else np
+
+
+def along_grids(idx: Any, dim: int) -> tuple:
+    """The advanced-index key that addresses ``out[..., idx[i], ...]`` element-wise along
+    ``dim`` (``np.indices(..., sparse=True)`` with ``idx`` at ``dim``; CuPy has no sparse
+    ``indices``, so the open grid is built from ``arange``)."""
+    xp = get_array_module(idx)
+    n = idx.ndim
+    grids = [xp.arange(s).reshape((1,) * i + (s,) + (1,) * (n - i - 1))
+             for i, s in enumerate(idx.shape)]
+    grids[dim] = idx
+    return tuple(grids)
 
 
 def device_of(arr: Any) -> device:

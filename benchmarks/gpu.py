@@ -63,8 +63,61 @@ def run(rounds: int) -> dict[str, Any]:
             t_make = models.torch_mlp if kind == "mlp" else models.torch_conv
             fns["torch CUDA"] = synced(t_make(d, device="cuda"), torch.cuda.synchronize)
         stats = interleaved(fns, rounds)
-        ms = {k: v.median * 1e3 for k, v in stats.items()}
+        # wall clock: the GPU's time is not this process's CPU time
+        ms = {k: v.wall_median * 1e3 for k, v in stats.items()}
         ratio = (ms["autograd_viz (CuPy)"] / ms["torch CUDA"]) if torch_cuda else None
         rows.append({"label": label, "ms": ms, "ratio": ratio})
     note = "" if torch_cuda else "torch has no CUDA here (CPU build): CuPy timings only"
     return {"device": _device_name(), "rows": rows, "note": note}
+
+
+def _profile(n: int) -> int:
+    import cProfile
+    import pstats
+
+    import autograd_viz as av
+
+    for label, data, kind in WORKLOADS:
+        make = models.av_mlp if kind == "mlp" else models.av_conv
+        step = make(data(), device="cuda")
+        for _ in range(3):
+            step()
+        av.cuda.synchronize()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(n):
+            step()
+        av.cuda.synchronize()
+        prof.disable()
+        print(f"==== {label}: {n} steps")
+        pstats.Stats(prof).sort_stats("tottime").print_stats(22)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.gpu [--out gpu.json]``: the GPU rows alone (for a lent GPU
+    machine); ``python -m benchmarks --render results.json`` shows them after they are put
+    under ``"gpu"`` in a full run's results."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=main.__doc__)
+    p.add_argument("--rounds", type=int, default=11)
+    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="instead: cProfile N steps of each autograd_viz workload and print "
+                        "the functions with the most own time")
+    a = p.parse_args(argv)
+    ok, why = available()
+    if a.profile and ok:
+        return _profile(a.profile)
+    res = run(a.rounds) if ok else {"skipped": why}
+    print(json.dumps(res, indent=1))
+    if a.out is not None:
+        a.out.write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -157,6 +157,32 @@ def test_tensor_on_device_roundtrip(device):
     assert x.detach().cpu().to(device).device == av.device(device)
 
 
+def test_default_device_context_and_setter(device):
+    """``with av.device(d):`` and ``set_default_device`` steer the factories, as in torch;
+    they nest, restore on exit, and leave explicit ``device=`` and ``from_numpy`` alone."""
+    assert av.get_default_device() == av.device("cpu")
+    with av.device(device) as d:
+        assert d == av.device(device) and av.get_default_device() == av.device(device)
+        made = [av.tensor([1.0]), av.zeros(2), av.ones(1, 2), av.full((1,), 3.0),
+                av.arange(3), av.linspace(0, 1, 3), av.eye(2), av.randn(2), av.rand(1),
+                av.randint(0, 3, (2,)), av.empty(1), av.as_tensor(np.ones(2)),
+                av.Tensor(2, 2)]
+        assert {t.device.type for t in made} == {device}
+        assert av.from_numpy(np.ones(2)).device.type == "cpu"
+        assert av.zeros(1, device="cpu").device.type == "cpu"
+        with av.device("cpu"):
+            assert av.ones(1).device.type == "cpu"
+        assert av.ones(1).device.type == device
+    assert av.ones(1).device.type == "cpu"
+    av.set_default_device(device)
+    try:
+        assert av.get_default_device() == av.device(device)
+        assert av.tensor(2.0).device.type == device
+    finally:
+        av.set_default_device(None)
+    assert av.get_default_device() == av.device("cpu") and av.ones(1).device.type == "cpu"
+
+
 def test_type_promotion_matches_torch(torch):
     cases = ["m.ones(2, dtype=m.int64) * 2.5", "m.ones(2, dtype=m.int32) + m.tensor(1.5)",
              "m.ones(2) + m.tensor(1., dtype=m.float64)", "m.ones(2) + m.ones(2, dtype=m.float64)",

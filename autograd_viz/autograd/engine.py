@@ -111,7 +111,8 @@ def _accumulate_array(node: AccumulateGrad, buf: list) -> None:
     if old is None:
         # held only by buf, ``gd`` and getrefcount's argument (the engine drops its own
         # references after each node), owning its memory: no one else can see it
-        own = getattr(gd, "base", 0) is None and _refcount(gd) <= 3 and gd.flags.writeable
+        own = getattr(gd, "base", 0) is None and _refcount(gd) <= 3 and (
+            gd.__class__ is not np.ndarray or gd.flags.writeable)
         var._grad = _wrap(gd if own else gd.copy())
     elif old.requires_grad:
         var._grad = old + _wrap(gd)

@@ -80,12 +80,11 @@ def promote(a: Any, b: Any) -> tuple[Tensor, Tensor]:
                                                    and isinstance(b, Tensor)):
         if a._data.shape != b._data.shape:
             check_broadcast(a, b)
+        if type(a._data) is not type(b._data):
+            return _cross_device(a, b)
         if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
-            if type(a._data) is not type(b._data):
-                _check_device(a, b)
             return a, b
         dt = B.result_type(a, b)
-        _check_device(a, b)
         return _cast_const(a, dt), _cast_const(b, dt)
     if isinstance(a, Tensor):
         if not isinstance(b, SCALARS):
@@ -107,12 +106,25 @@ def _check_device(a: Tensor, b: Tensor) -> None:
                            f"least two devices, {a.device} and {b.device}!")
 
 
-def _cast_const(t: Tensor, dt: B.dtype) -> Tensor:
-    if t._data.dtype == dt.np:
+def _cross_device(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Operands on two devices: torch lets a zero-dim tensor join another device's op (it
+    acts as a scalar; its gradient comes back on its own device); any other pair is an
+    error."""
+    _check_device(a, b)
+    dt = B.result_type(a, b)
+    if a._data.ndim == 0 and (b._data.ndim or a.device.type == "cpu"):
+        return _cast_const(a, dt, b.device), _cast_const(b, dt)
+    return _cast_const(a, dt), _cast_const(b, dt, a.device)
+
+
+def _cast_const(t: Tensor, dt: B.dtype, dev: B.device | None = None) -> Tensor:
+    if t._data.dtype == dt.np and dev is None:
         return t
     if t._rg and _state.enabled and dt.is_floating_point:
-        return CastProxy.of(t, dt)
+        return CastProxy.of(t, dt, dev)
     from .shape import to_dtype
+    if dev is not None:
+        return t.to(device=dev, dtype=dt)
     return to_dtype(t, dt, promotion=True)
 
 
@@ -125,13 +137,14 @@ class CastProxy(Tensor):
     __slots__ = ()
 
     @staticmethod
-    def of(t: Tensor, dt: B.dtype) -> Tensor:
-        p = CastProxy._wrap(t._data.astype(dt.np), True)
+    def of(t: Tensor, dt: B.dtype, dev: B.device | None = None) -> Tensor:
+        data = t._data.astype(dt.np, copy=False)
+        p = CastProxy._wrap(data if dev is None else B.move(data, dev), True)
         p.grad_fn = t.grad_fn
         p._output_nr = t._output_nr
         p._vc = t._vc  # in-place writes to t invalidate what the op saved
         p._acc = t._accumulator() if t.grad_fn is None else None
-        p.__dict__["_cast_from"] = t._data.dtype
+        p.__dict__["_cast_from"] = (t._data.dtype, None if dev is None else t.device)
         p.__dict__["_cast_of"] = t
         if "_nograd_view" in t.__dict__:
             p.__dict__["_nograd_view"] = True
@@ -157,8 +170,10 @@ def _castback(node: Any, inputs: tuple) -> None:
     if sub is None:
         def apply(self, grads, _base_apply=cls.apply):
             out = _base_apply(self, grads)
-            return tuple(g if g is None or dt is None or g._data.dtype == dt
-                         else g.to(B.from_np(dt)) for g, dt in zip(out, self._in_dts))
+            return tuple(g if g is None or was is None or (g._data.dtype == was[0]
+                                                           and was[1] is None)
+                         else g.to(device=was[1], dtype=B.from_np(was[0]))
+                         for g, was in zip(out, self._in_dts))
         sub = _CASTBACK[cls] = type(cls.__name__, (cls,), {
             "__slots__": (), "apply": apply, "_name": cls._name or cls.__name__,
             "_fast_backward": None, "_fast_arrays": None})

@@ -155,14 +155,16 @@ def _unary(formula: Any, result: bool = False) -> Any:
 _CONST: dict = {}
 
 
-def _one(dt: Any, v: Any) -> Any:
-    """``np.asarray(v, dtype=dt)``, made once per dtype and value (read-only)."""
-    key = (dt, v)
+def _one(x: Any, v: Any) -> Any:
+    """The constant ``v`` in ``x``'s dtype, for an expression with the array ``x``: a 0-d
+    NumPy array made once per dtype and value (read-only; NumPy's fastest operand), or a
+    NumPy scalar for a CuPy ``x`` (CuPy takes no NumPy arrays)."""
+    key = (x.dtype, v)
     c = _CONST.get(key)
     if c is None:
-        c = _CONST[key] = np.asarray(v, dtype=dt)
+        c = _CONST[key] = np.asarray(v, dtype=x.dtype)
         c.flags.writeable = False
-    return c
+    return c if x.__class__ is np.ndarray else c[()]
 
 
 def _neg(self: Any, gd: Any) -> tuple:
@@ -178,7 +180,7 @@ def _pow_scalar(self: Any, gd: Any) -> tuple | None:
     ap = a ** (p - 1)
     if isinstance(p - 1, (int, float)):
         ap = ap.astype(a.dtype, copy=False)
-    return (gd * _one(gd.dtype, p) * ap,)
+    return (gd * _one(gd, p) * ap,)
 
 
 # -------------------------------------------------------------------------- reductions
@@ -208,7 +210,7 @@ def _mean(self: Any, gd: Any) -> tuple | None:
     if gd.dtype.kind != "f":
         return None
     r = _expand_back(gd, self.in_shape, self.axes, self.keepdim)
-    return (r / _one(gd.dtype, self.n),)
+    return (r / _one(gd, self.n),)
 
 
 def _softmax_dim(self: Any, gd: Any, r: Any) -> int | None:
@@ -253,12 +255,12 @@ FAST = {
     unary.NegBackward0: _neg,
     unary.ExpBackward0: _unary(lambda g, r: g * r, result=True),
     unary.LogBackward0: _unary(lambda g, a: g / a),
-    unary.SqrtBackward0: _unary(lambda g, r: g / (r * _one(r.dtype, 2)), result=True),
-    unary.TanhBackward0: _unary(lambda g, r: g * (_one(r.dtype, 1) - r * r), result=True),
-    unary.SigmoidBackward0: _unary(lambda g, r: g * r * (_one(r.dtype, 1) - r), result=True),
+    unary.SqrtBackward0: _unary(lambda g, r: g / (r * _one(r, 2)), result=True),
+    unary.TanhBackward0: _unary(lambda g, r: g * (_one(r, 1) - r * r), result=True),
+    unary.SigmoidBackward0: _unary(lambda g, r: g * r * (_one(r, 1) - r), result=True),
     # (NumPy casts the bool mask to g's dtype inside the multiply: the same 1.0/0.0 factors
     # as backward's explicit cast, one pass less)
-    unary.ReluBackward0: _unary(lambda g, r: g * (r > _one(r.dtype, 0)), result=True),
+    unary.ReluBackward0: _unary(lambda g, r: g * (r > _one(r, 0)), result=True),
     reduce.SumBackward0: _sum,
     reduce.SumBackward1: _sum,
     reduce.MeanBackward0: _mean,

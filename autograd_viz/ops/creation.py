@@ -118,7 +118,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
                       "autograd_viz.tensor(sourceTensor).", UserWarning, stacklevel=2)
     dt = B.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
     dev = _dev(device) if device is not None else (data.device if isinstance(data, Tensor)
-                                                   else B.CPU)
+                                                   else B.default_device())
     xp = B.xp_for(dev)
     if isinstance(data, Tensor):
         arr = xp.array(B.move(data._data, dev), dtype=dt.np, copy=True)
@@ -141,7 +141,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
         if dtype is not None or device is not None:
             out = out.to(device=device, dtype=dtype)
         return out
-    if isinstance(data, np.ndarray) and (device is None or _dev(device).type == "cpu"):
+    if isinstance(data, np.ndarray) and _dev(device).type == "cpu":
         if dtype is None or B.as_dtype(dtype).np == data.dtype:
             return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)

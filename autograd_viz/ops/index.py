@@ -432,10 +432,7 @@ class _ScatterZeros(Op):
 
 
 def _cp_put(out: Any, idx: Any, vals: Any, dim: int) -> None:
-    xp = B.get_array_module(out)
-    grids = list(xp.indices(idx.shape, sparse=True))
-    grids[dim] = idx
-    out[tuple(grids)] = vals
+    out[B.along_grids(idx, dim)] = vals
 
 
 class GatherBackward0(Op):
@@ -455,9 +452,7 @@ class _ScatterAdd(Op):
         self.idx, self.dim = idx, dim
         xp = B.get_array_module(g)
         out = xp.zeros(shape, dtype=g.dtype)
-        grids = list(xp.indices(idx.shape, sparse=True))
-        grids[dim] = idx
-        xp.add.at(out, tuple(grids), g)
+        xp.add.at(out, B.along_grids(idx, dim), g)
         return out
 
     def backward(self, gg):

@@ -35,12 +35,7 @@ def _as1d(a: Any) -> Any:
     return a.reshape(1) if a.ndim == 0 else a
 
 
-def _grids(idx: Any, dim: int) -> tuple:
-    """The advanced key that addresses ``out[..., idx[i], ...]`` element-wise along ``dim``."""
-    xp = _xp(idx)
-    grids = list(xp.indices(idx.shape, sparse=True))
-    grids[dim] = idx
-    return tuple(grids)
+_grids = B.along_grids
 
 
 def _head(src: Any, shape: tuple) -> Any:

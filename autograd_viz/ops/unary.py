@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from ._core import (
     _pretty,
     apply,
+    as_tensor,
     check_out,
     inplace,
     not_implemented,
@@ -437,6 +438,8 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Tensor:
         else:
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {_pretty(condition.dtype)}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = as_tensor(input, condition)  # two scalars: on the condition's device
     a, b = promote(input, other)
     return apply(WhereBackward0, (a, b), condition=condition)
 

@@ -27,7 +27,8 @@ def _tensor_line(t: TensorNode) -> str:
         tags.append(f"hook ×{t.hooks}")
     grad = _one_line(t.grad) if t.grad is not None else f"None ({t.grad_note})"
     return (
-        f"{name} [{', '.join(tags)}] {shape_text(t.shape)} {t.dtype} = {_one_line(t.value)}"
+        f"{name} [{', '.join(tags)}] {shape_text(t.shape)} {t.dtype}"
+        f"{'' if t.device == 'cpu' else ' ' + t.device} = {_one_line(t.value)}"
         f"  grad: {grad}"
     )
 
