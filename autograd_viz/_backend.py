@@ -193,6 +193,11 @@ def _import_cupy():
     return _cupy
 
 
+def cupy_ndarray() -> type | None:
+    """``cupy.ndarray`` once CuPy is in use, else None (never imports CuPy)."""
+    return None if _cupy is None else _cupy.ndarray
+
+
 def cuda_available() -> bool:
     """True when CuPy imports and sees at least one GPU."""
     try:

@@ -186,3 +186,118 @@ def test_recorder_and_render_on_cuda_tensors():
     assert gt.replace(", device='cuda:0'", "").replace(" cuda:0", "") == ct
     assert [t["device"] for t in gm["tensors"]] == ["cuda:0"] * len(cm["tensors"])
     assert [o["name"] for o in gm["ops"]] == [o["name"] for o in cm["ops"]]
+
+
+# --------------------------------------------------------------------------- nn.functional
+
+_R = np.random.default_rng(7)
+
+
+def _d(*shape: int) -> np.ndarray:
+    return _R.standard_normal(shape)
+
+
+def _p(*shape: int) -> np.ndarray:  # probabilities in (0, 1)
+    return 1 / (1 + np.exp(-_d(*shape)))
+
+
+_T4 = np.array([0, 2, 1, 2])
+#: name -> (float64 inputs that require grad, constants (targets, weights), call(F, *both))
+NN = {
+    "conv1d": ([_d(2, 4, 9), _d(6, 2, 3), _d(6)], [],
+               lambda F, x, w, b: F.conv1d(x, w, b, stride=2, padding=1, groups=2)),
+    "conv2d": ([_d(2, 3, 7, 6), _d(4, 3, 3, 2), _d(4)], [],
+               lambda F, x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2))),
+    "max_pool2d": ([_d(2, 3, 7, 8)], [],
+                   lambda F, x: F.max_pool2d(x, 3, stride=2, padding=1)),
+    "max_pool2d_ties": ([np.round(_d(1, 2, 6, 6))], [], lambda F, x: F.max_pool2d(x, 2)),
+    "avg_pool2d": ([_d(2, 3, 7, 8)], [],
+                   lambda F, x: F.avg_pool2d(x, 3, stride=2, padding=1)),
+    "adaptive_avg_pool2d": ([_d(2, 3, 6, 8)], [], lambda F, x: F.adaptive_avg_pool2d(x, (3, 2))),
+    "batch_norm": ([_d(4, 3, 5), _d(3), _d(3)], [],
+                   lambda F, x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
+    "layer_norm": ([_d(4, 3, 5), _d(3, 5), _d(3, 5)], [],
+                   lambda F, x, w, b: F.layer_norm(x, (3, 5), w, b)),
+    "embedding": ([_d(5, 3)], [np.array([[0, 4], [4, 1]])],
+                  lambda F, w, i: F.embedding(i, w)),
+    "bilinear": ([_d(5, 3), _d(5, 2), _d(4, 3, 2), _d(4)], [],
+                 lambda F, a, b, w, c: F.bilinear(a, b, w, c)),
+    "cross_entropy_w": ([_d(4, 3)], [_p(3), _T4],
+                        lambda F, x, w, t: F.cross_entropy(x, t, weight=w, ignore_index=1)),
+    "cross_entropy_ls": ([_d(4, 3)], [_T4],
+                         lambda F, x, t: F.cross_entropy(x, t, label_smoothing=0.2)),
+    "cross_entropy_probs": ([_d(4, 3), _p(4, 3)], [],
+                            lambda F, x, p: F.cross_entropy(x, p)),
+    "nll_loss_2d": ([_d(2, 3, 2, 2)], [np.array([[[0, 1], [2, 0]], [[1, 1], [0, 2]]])],
+                    lambda F, x, t: F.nll_loss(x.log_softmax(1), t, reduction="sum")),
+    "bce": ([_p(6), _p(6)], [], lambda F, x, t: F.binary_cross_entropy(x, t)),
+    "bce_logits": ([_d(6), _p(6)], [_p(6)],
+                   lambda F, x, t, w: F.binary_cross_entropy_with_logits(x, t, pos_weight=w)),
+    "mse_l1_huber": ([_d(6), _d(6)], [],
+                     lambda F, x, t: F.mse_loss(x, t) + F.l1_loss(x, t, reduction="sum")
+                     + F.huber_loss(x, t, delta=0.5) + F.smooth_l1_loss(x, t, beta=0.3)),
+    "kl_div": ([_d(4, 3), _p(4, 3)], [],
+               lambda F, x, t: F.kl_div(x.log_softmax(1), t, reduction="batchmean")),
+    "activations": ([_d(3, 4)], [],
+                    lambda F, x: F.gelu(x, approximate="tanh") + F.silu(x) + F.elu(x)
+                    + F.leaky_relu(x, 0.1) + F.hardtanh(x) + F.softplus(x, beta=2)
+                    + F.mish(x) + F.hardswish(x) + F.relu6(x * 4) + F.logsigmoid(x)),
+    "glu_softmin_normalize": ([_d(3, 4)], [],
+                              lambda F, x: F.glu(x, 1).sum() + F.softmin(x, 0).sum()
+                              + F.normalize(x, dim=1).sum()),
+    "distances": ([_d(3, 4), _d(3, 4)], [],
+                  lambda F, a, b: F.cosine_similarity(a, b) + F.pairwise_distance(a, b)),
+    "pad": ([_d(2, 3, 4)], [], lambda F, x: F.pad(x, (1, 2, 0, 1), value=0.5)),
+}
+
+
+@pytest.mark.parametrize("name", list(NN))
+def test_nn_functional_on_cuda_matches_cpu(name: str) -> None:
+    floats, consts, call = NN[name]
+
+    def run(dev: str) -> tuple:
+        xs = [av.tensor(a, device=dev, requires_grad=True) for a in floats]
+        ts = [av.tensor(c, device=dev) for c in consts]
+        out = call(F, *xs, *ts)
+        g = av.tensor(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape)), device=dev)
+        grads = av.autograd.grad(out, xs, g, create_graph=True)
+        total = sum(x.sum() for x in grads)
+        gg = av.autograd.grad(total, xs, allow_unused=True) if total.requires_grad else ()
+        return out, grads, gg
+    (co, cg, cgg), (go, gg, ggg) = run("cpu"), run("cuda")
+    same(co, go, "output")
+    assert go.grad_fn.name() == co.grad_fn.name()
+    for i, (c, g) in enumerate(zip(cg, gg)):
+        same(c, g, f"grad of input {i}")
+    for i, (c, g) in enumerate(zip(cgg, ggg)):
+        same(c, g, f"second derivative of input {i}", rtol=1e-7)
+
+
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+def test_recurrent_layers_on_cuda_match_cpu(cls: str) -> None:
+    data = _d(2, 5, 3)
+
+    def run(dev):
+        av.manual_seed(0)
+        net = getattr(nn, cls)(3, 4, num_layers=2, batch_first=True,
+                               bidirectional=True).double().to(dev)
+        x = av.tensor(data, device=dev, requires_grad=True)
+        out, _ = net(x)
+        out.pow(2).sum().backward()
+        return out, x.grad, [p.grad for p in net.parameters()]
+    (co, cx, cp), (go, gx, gp) = run("cpu"), run("cuda")
+    same(co, go, "output")
+    same(cx, gx, "input grad")
+    for i, (c, g) in enumerate(zip(cp, gp)):
+        same(c, g, f"parameter {i} grad", rtol=1e-8)
+
+
+def test_dropout_on_cuda_keeps_p_and_scales():
+    av.manual_seed(0)
+    x = av.ones(2000, device="cuda", requires_grad=True)
+    y = F.dropout(x, 0.25)
+    kept = host(y) != 0
+    assert y.device.type == "cuda" and 0.70 < kept.mean() < 0.80
+    np.testing.assert_allclose(host(y)[kept], 1 / 0.75)
+    y.sum().backward()
+    np.testing.assert_array_equal(host(x.grad) != 0, kept)

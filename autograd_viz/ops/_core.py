@@ -431,8 +431,9 @@ def _ufunc_inplace(ufunc: Any, self: Tensor, args: tuple, kwargs: dict) -> bool:
     of three, no temporaries). Only the plain case (float NumPy arrays, an operand of x's
     dtype and shape or a Python number, no listener); returns False to take the general path."""
     sd = self._data
-    if type(sd) is not np.ndarray or sd.dtype.kind != "f" or not sd.flags.writeable \
-            or len(args) != 1 or events.enabled:
+    cls = type(sd)
+    if sd.dtype.kind != "f" or len(args) != 1 or events.enabled or not (
+            sd.flags.writeable if cls is np.ndarray else cls is B.cupy_ndarray()):
         return False
     alpha = 1
     if kwargs:
@@ -444,10 +445,10 @@ def _ufunc_inplace(ufunc: Any, self: Tensor, args: tuple, kwargs: dict) -> bool:
     other = args[0]
     if type(other) is Tensor:
         od = other._data
-        if type(od) is not np.ndarray or od.dtype != sd.dtype or od.shape != sd.shape:
+        if type(od) is not cls or od.dtype != sd.dtype or od.shape != sd.shape:
             return False
     elif type(other) in (int, float):
-        od = np.asarray(other, dtype=sd.dtype)
+        od = np.asarray(other, dtype=sd.dtype) if cls is np.ndarray else sd.dtype.type(other)
     else:
         return False
     ufunc(sd, od if alpha == 1 else alpha * od, out=sd)

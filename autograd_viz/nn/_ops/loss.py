@@ -57,8 +57,12 @@ class NllLossBackward0(Op):
 
     def forward(self, x, target, weight, ignore_index, reduction):
         self.red, self.in_shape = reduction, x.shape
-        if weight is None and x.ndim == 2 and type(x) is np.ndarray \
-                and x.dtype in _PLAIN_X and target.dtype in _PLAIN_T \
+        if type(target) is not type(x):
+            raise RuntimeError(
+                f"Expected all tensors to be on the same device, but found at least two "
+                f"devices, {B.device_of(x)} and {B.device_of(target)}! (when checking "
+                f"argument for argument target in method nll_loss_forward)")
+        if weight is None and x.ndim == 2 and x.dtype in _PLAIN_X and target.dtype in _PLAIN_T \
                 and 0 < x.shape[0] <= _PLAIN_MAX_N and not 0 <= ignore_index < x.shape[1]:
             out = self._forward_plain(x, target, reduction)
             if out is not None:
@@ -67,12 +71,13 @@ class NllLossBackward0(Op):
 
     def _forward_plain(self, x, target, reduction):
         n, c = x.shape
+        xp = xp_of(x)
         # (an int64 viewed as uint64: negative targets become huge, one max checks both ends)
         tu = target.view(np.uint64) if target.dtype == np.int64 else target
         if int(tu.max()) >= c:
             return None  # (the general path raises torch's error)
         # (flat indices of the targets: a new array, so writing target later changes nothing)
-        self.idx = idx = np.arange(0, n * c, c) + target
+        self.idx = idx = xp.arange(0, n * c, c) + target
         self.dt = dt = x.dtype
         losses = -x.take(idx)  # (as the general path: -(1 * picked))
         self.val = -dt.type(1)  # (coef at the targets: -weight, / total weight for 'mean')
@@ -84,13 +89,13 @@ class NllLossBackward0(Op):
             out = losses.sum()
         else:
             out = losses
-        return np.asarray(out, dtype=x.dtype)
+        return xp.asarray(out, dtype=x.dtype)
 
     def _coef(self) -> Any:
         """``coef``; in the plain case a new array each time (backward may hand it on)."""
         if self.coef is not None:
             return self.coef
-        coef = np.zeros(self.in_shape, dtype=self.dt)
+        coef = xp_of(self.idx).zeros(self.in_shape, dtype=self.dt)
         coef.ravel()[self.idx] = self.val
         return coef
 
@@ -135,7 +140,7 @@ def _nll_fast(self: NllLossBackward0, gd: Any) -> tuple | None:
     """``backward`` on arrays (see ``ops._fastgrad``): ``coef * g``, the same multiply."""
     coef = self.coef
     if coef is None:
-        if gd.dtype != self.dt or type(gd) is not np.ndarray:
+        if gd.dtype != self.dt or type(gd) is not type(self.idx):
             return None
         coef = self._coef()
     elif coef.dtype != gd.dtype or type(coef) is not type(gd):
