@@ -68,7 +68,52 @@ def run(rounds: int) -> dict[str, Any]:
         ratio = (ms["autograd_viz (CuPy)"] / ms["torch CUDA"]) if torch_cuda else None
         rows.append({"label": label, "ms": ms, "ratio": ratio})
     note = "" if torch_cuda else "torch has no CUDA here (CPU build): CuPy timings only"
-    return {"device": _device_name(), "rows": rows, "note": note}
+    res = {"device": _device_name(), "rows": rows, "note": note}
+    if torch_cuda:
+        res["launch_us"] = launch_costs()
+    return res
+
+
+def launch_costs(n: int = 2000) -> dict[str, dict[str, float]]:
+    """Wall µs per call of single GPU primitives on a (128, 256) float32 operand, CuPy
+    against torch CUDA: a step of these small workloads is the sum of such calls (the GPU
+    finishes each kernel before the host has issued the next)."""
+    import time
+
+    import cupy as cp
+    import torch
+
+    rng = cp.random.default_rng(0)
+    a, b = rng.standard_normal((128, 256), dtype=cp.float32), \
+        rng.standard_normal(256, dtype=cp.float32)
+    x, w = rng.standard_normal((128, 784), dtype=cp.float32), \
+        rng.standard_normal((784, 256), dtype=cp.float32)
+    ta, tb, tx, tw = (torch.as_tensor(v, device="cuda") for v in (a, b, x, w))
+    cases = {
+        "a + a": (lambda: a + a, lambda: ta + ta),
+        "a + bias (broadcast)": (lambda: a + b, lambda: ta + tb),
+        "a * 2.0": (lambda: a * 2.0, lambda: ta * 2.0),
+        "a.sum(0)": (lambda: a.sum(axis=0), lambda: ta.sum(0)),
+        "a.max(1, keepdim)": (lambda: a.max(axis=1, keepdims=True),
+                              lambda: ta.amax(1, keepdim=True)),
+        "x @ w (128x784 @ 784x256)": (lambda: x @ w, lambda: tx @ tw),
+        "zeros((128, 256))": (lambda: cp.zeros((128, 256), cp.float32),
+                              lambda: torch.zeros((128, 256), device="cuda")),
+    }
+
+    def per_call(f: Callable[[], Any]) -> float:
+        for _ in range(20):
+            f()
+        cp.cuda.Device().synchronize()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            f()
+        cp.cuda.Device().synchronize()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - t0) / n * 1e6
+
+    return {k: {"cupy": per_call(c), "torch": per_call(t)} for k, (c, t) in cases.items()}
 
 
 def _profile(n: int) -> int:

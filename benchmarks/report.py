@@ -270,6 +270,14 @@ def markdown(R: dict, before: dict | None = None) -> str:
                        + ", ".join(f"{k} {v:.2f}" for k, v in r["ms"].items())
                        + f" | {_f(r['ratio'])} |")
         out.append("")
+        if gpu.get("launch_us"):
+            out += ["Host cost of one call (wall µs, issued back to back, (128, 256) float32): "
+                    "what these small steps are made of.", "",
+                    "| call | CuPy µs | torch CUDA µs | CuPy / torch |", "|---|---|---|---|"]
+            for k, v in gpu["launch_us"].items():
+                out.append(f"| `{k}` | {v['cupy']:.1f} | {v['torch']:.1f} | "
+                           f"{v['cupy'] / v['torch']:.2f} |")
+            out.append("")
     notes = HERE / "OPTIMISATIONS.md"
     if notes.exists():
         out += [notes.read_text().strip(), ""]

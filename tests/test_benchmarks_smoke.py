@@ -61,3 +61,19 @@ def test_markdown_written(quick_run):
     assert "# Benchmark results" in text
     assert "## GPU" in text and "## Memory" in text
     assert out.with_name("results.json").exists()
+
+
+def test_render_committed_results_with_gpu_rows(tmp_path):
+    """``--render`` rebuilds RESULTS.md from the committed results.json, GPU rows and the
+    per-call launch table included (those were measured on a lent GPU machine)."""
+    out = tmp_path / "RESULTS.md"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--render", str(ROOT / "benchmarks" / "results.json"),
+         "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = out.read_text()
+    gpu = text[text.index("## GPU"):]
+    assert "| (3) MLP 784-256-10 b128 | autograd_viz (CuPy)" in gpu
+    assert "| `x @ w (128x784 @ 784x256)` |" in gpu
+    assert text == (ROOT / "benchmarks" / "RESULTS.md").read_text()

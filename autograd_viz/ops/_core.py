@@ -451,7 +451,13 @@ def _ufunc_inplace(ufunc: Any, self: Tensor, args: tuple, kwargs: dict) -> bool:
         od = np.asarray(other, dtype=sd.dtype) if cls is np.ndarray else sd.dtype.type(other)
     else:
         return False
-    ufunc(sd, od if alpha == 1 else alpha * od, out=sd)
+    if alpha == 1:
+        ufunc(sd, od, out=sd)
+    elif cls is np.ndarray or od.ndim == 0:
+        ufunc(sd, alpha * od, out=sd)
+    else:  # CuPy: ``x ± alpha * g`` as one kernel
+        from . import _cupy_fused
+        _cupy_fused.inplace_scaled(sd, od, alpha, ufunc is np.subtract)
     self._vc.v += 1
     return True
 

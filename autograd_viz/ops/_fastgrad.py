@@ -21,7 +21,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd.function import FREED_MSG, Op, SavedOutput, SavedTensor
 from ..tensor import Tensor
-from . import arith, linalg, reduce, unary
+from . import _cupy_fused, arith, linalg, reduce, unary
 
 _wrap = Tensor._wrap
 _generic = np.generic
@@ -224,8 +224,9 @@ def _log_softmax(self: Any, gd: Any) -> tuple | None:
     d = _softmax_dim(self, gd, r)
     if d is None:
         return None
-    return (gd - B.get_array_module(r).exp(r)
-            * gd.sum(axis=(d,), keepdims=True, dtype=gd.dtype),)
+    if r.__class__ is not np.ndarray:
+        return (_cupy_fused.log_softmax_grad(gd, r, d),)
+    return (gd - np.exp(r) * gd.sum(axis=(d,), keepdims=True, dtype=gd.dtype),)
 
 
 def _softmax(self: Any, gd: Any) -> tuple | None:
@@ -260,7 +261,8 @@ FAST = {
     unary.SigmoidBackward0: _unary(lambda g, r: g * r * (_one(r, 1) - r), result=True),
     # (NumPy casts the bool mask to g's dtype inside the multiply: the same 1.0/0.0 factors
     # as backward's explicit cast, one pass less)
-    unary.ReluBackward0: _unary(lambda g, r: g * (r > _one(r, 0)), result=True),
+    unary.ReluBackward0: _unary(lambda g, r: g * (r > _one(r, 0)) if r.__class__ is np.ndarray
+                                else _cupy_fused.relu_grad(g, r), result=True),
     reduce.SumBackward0: _sum,
     reduce.SumBackward1: _sum,
     reduce.MeanBackward0: _mean,

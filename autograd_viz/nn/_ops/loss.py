@@ -9,6 +9,7 @@ import numpy as np
 
 from ... import _backend as B
 from ...autograd.function import Op
+from ...ops import _cupy_fused as _fused
 from ...ops._fastgrad import tensor_level
 from ...tensor import Tensor
 from ._util import wrap, xp_of
@@ -79,7 +80,9 @@ class NllLossBackward0(Op):
         # (flat indices of the targets: a new array, so writing target later changes nothing)
         self.idx = idx = xp.arange(0, n * c, c) + target
         self.dt = dt = x.dtype
-        losses = -x.take(idx)  # (as the general path: -(1 * picked))
+        # (as the general path: -(1 * picked); one fused kernel on CuPy)
+        losses = -x.take(idx) if xp is np or not x.flags.c_contiguous else \
+            _fused.nll_pick(x, idx)
         self.val = -dt.type(1)  # (coef at the targets: -weight, / total weight for 'mean')
         if reduction == "mean":
             total = dt.type(n)  # (the weights' sum: n ones, exact)
@@ -142,11 +145,14 @@ def _nll_fast(self: NllLossBackward0, gd: Any) -> tuple | None:
     if coef is None:
         if gd.dtype != self.dt or type(gd) is not type(self.idx):
             return None
-        coef = self._coef()
+        if type(gd) is np.ndarray:
+            coef = self._coef()
     elif coef.dtype != gd.dtype or type(coef) is not type(gd):
         return None
     if self.red == "none" and len(self.in_shape) > 1:
         gd = gd[:, None]
+    if coef is None:
+        return (_fused.nll_grad(self.idx, self.val, gd, self.in_shape),)
     return (coef * gd,)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.function import Op
+from ...ops import _cupy_fused as _fused
 from ...ops._core import apply
 from ...ops._fastgrad import tensor_level
 from ...tensor import Tensor
@@ -93,6 +94,9 @@ def maxpool_offsets(x: Any, params: PoolParams) -> tuple[Any, Any]:
     xp = xp_of(x)
     x4 = _as4d(x)
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    if xp is not np and x.dtype.kind in "fi":  # one fused kernel on CuPy
+        best, arg = _fused.maxpool(x4, params, fill, _offset_dtype(params))
+        return (best[0], arg[0]) if x.ndim == 3 else (best, arg)
     views = _offset_views(params.padded(x4, fill), params)
     best = views[0]
     arg = xp.zeros(best.shape, dtype=_offset_dtype(params))
@@ -154,9 +158,11 @@ def scatter_offsets(g: Any, arg: Any, params: PoolParams, in_shape: tuple) -> An
     (ho, wo), (sh, sw), (dh, dw) = p.out_hw, p.stride, p.dilation
     (kh, kw), (ph, pw), (h, w) = p.kernel, p.pad, p.in_hw
     eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    disjoint = sh >= eh and sw >= ew  # every input position in at most one window
+    if disjoint and xp is not np:  # one fused kernel on CuPy
+        return _fused.maxpool_grad(g4, a4, p).reshape(in_shape)
     hp, wp = max((ho - 1) * sh + eh, ph + h), max((wo - 1) * sw + ew, pw + w)
     out = xp.zeros(g4.shape[:2] + (hp, wp), dtype=g.dtype)
-    disjoint = sh >= eh and sw >= ew  # every input position in at most one window
     for k, v in enumerate(_offset_views(out, p)):
         hit = a4 == k
         if disjoint:
