@@ -170,6 +170,8 @@ def set_default_device(d: Any) -> None:
     ``d`` when they are given no ``device=``, as ``torch.set_default_device`` does; ``None``
     goes back to the CPU."""
     _default.device = None if d is None else as_device(d)
+
+
 _cupy = None
 
 

@@ -428,8 +428,9 @@ _INPLACE_UFUNCS = {"add_": np.add, "sub_": np.subtract, "subtract_": np.subtract
 def _ufunc_inplace(ufunc: Any, self: Tensor, args: tuple, kwargs: dict) -> bool:
     """``x.add_(y, alpha=a)`` and friends without grad: write ``x (op) a*y`` straight into x's
     memory, the same arithmetic as the out-of-place op followed by the copy (one pass instead
-    of three, no temporaries). Only the plain case (float NumPy arrays, an operand of x's
-    dtype and shape or a Python number, no listener); returns False to take the general path."""
+    of three, no temporaries). Only the plain case (float NumPy or CuPy arrays, an operand of
+    x's dtype and shape or a Python number, no listener); returns False to take the general
+    path."""
     sd = self._data
     cls = type(sd)
     if sd.dtype.kind != "f" or len(args) != 1 or events.enabled or not (

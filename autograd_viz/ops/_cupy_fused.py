@@ -1,6 +1,6 @@
 """Fused CuPy kernels for the hot steps of a training loop on the GPU.
 
-A small step on a GPU costs what its kernel launches cost the host (CuPy: 11-20 µs each on
+A small step on a GPU costs what its kernel launches cost the host (CuPy: 10-25 µs each on
 an H100 machine, ``benchmarks/RESULTS.md``), so the formulas that NumPy runs as several
 ufuncs run here as one kernel each. Each kernel does the same float operations in the same
 order as the NumPy expression it replaces, compiled without FMA contraction
