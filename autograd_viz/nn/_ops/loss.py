@@ -120,7 +120,7 @@ class NllLossBackward0(Op):
         losses = -(w * picked)
         coef = xp.zeros(x.shape, dtype=x.dtype)
         xp.put_along_axis(coef, t_safe[:, None], -w[:, None], axis=1) if xp is np else \
-            _cp_put(coef, t_safe, -w)
+            _cp_put_targets(coef, t_safe, -w)
         if reduction == "mean":
             total = w.sum()
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -164,13 +164,9 @@ NllLossBackward0._fast_arrays = _nll_fast  # (NllLoss2DBackward0 inherits both)
 NllLossBackward0._fast_backward = tensor_level(_nll_fast)
 
 
-def _cp_put(coef: Any, t: Any, vals: Any) -> None:
+def _cp_put_targets(coef: Any, t: Any, vals: Any) -> None:
     """``coef[n, t[n, ...], ...] = vals`` without ``put_along_axis`` (for CuPy)."""
-    xp = xp_of(coef)
-    nd = t.ndim
-    grids = [xp.arange(s).reshape((1,) * i + (s,) + (1,) * (nd - i - 1))
-             for i, s in enumerate(t.shape)]
-    coef[tuple([grids[0], t] + grids[1:])] = vals
+    coef[B.along_grids(t[:, None], 1)] = vals[:, None]
 
 
 class BinaryCrossEntropyBackward0(Op):
