@@ -291,6 +291,7 @@ class Tensor:
             return
         if fn._retains is None:
             fn._retains = {}
+            fn._hooked = True
         fn._retains[self._output_nr] = weakref.ref(self)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:

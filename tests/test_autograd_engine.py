@@ -234,6 +234,27 @@ def test_node_hooks():
     assert calls == ["pre", "post", "pre"]
 
 
+def test_hooks_of_one_node_stay_on_that_node():
+    """Hook fields are class defaults until set: setting them on one node (of a class)
+    leaves every other node of that class hook-free, and the engine runs each hook once."""
+    x = av.ones(2, requires_grad=True)
+    y1, y2 = x * 2, x * 3
+    assert type(y1.grad_fn) is type(y2.grad_fn)
+    calls = []
+    y1.grad_fn.register_prehook(lambda go: calls.append("pre1"))
+    y1.register_hook(lambda g: calls.append("tensor1"))
+    y1.retain_grad()
+    assert y2.grad_fn._pre_hooks is None and y2.grad_fn._tensor_hooks is None
+    assert y2.grad_fn._retains is None and not y2.grad_fn._hooked
+    (y1 + y2).sum().backward()
+    assert sorted(calls) == ["pre1", "tensor1"]
+    assert y1.grad.tolist() == [1.0, 1.0]
+    with pytest.warns(UserWarning, match="not a leaf"):
+        assert y2.grad is None  # (torch warns the same)
+    assert x.grad.tolist() == [5.0, 5.0]
+    assert y1.grad_fn.uid != y2.grad_fn.uid
+
+
 def test_version_counter_inplace_error(torch):
     for m in (av, torch):
         a = m.ones(3, requires_grad=True)

@@ -2,6 +2,8 @@
 and ordered with one."""
 from __future__ import annotations
 
+import numpy as np
+
 import autograd_viz as av
 from autograd_viz.autograd import events
 
@@ -70,3 +72,52 @@ def test_uids_are_counters_not_ids():
     a, b = av.ones(1), av.ones(1)
     assert isinstance(a.uid, int) and b.uid == a.uid + 1 or b.uid > a.uid
     assert a.uid < 10**9  # a counter, never an address
+
+
+class _Fast:
+    def __init__(self):
+        self.calls = []
+
+    def node_created(self, node, inputs, outputs):
+        self.calls.append(("node_created", node.name(), len(inputs), len(outputs)))
+
+    def node_executed(self, run, step, node, grads_in, grads_out):
+        self.calls.append(("node_executed", node.name(), step,
+                           [None if g is None else np.asarray(g).tolist() for g in grads_in]))
+
+
+def test_a_fast_listener_takes_the_two_frequent_events_positionally():
+    fast, plain = _Fast(), []
+    with events.subscribe(lambda kind, p: plain.append(kind), arrays=True, fast=fast):
+        x = av.tensor([1.0, 2.0], requires_grad=True)
+        (x * 3).sum().backward()
+    assert fast.calls == [
+        ("node_created", "MulBackward0", 2, 1),
+        ("node_created", "SumBackward0", 1, 1),
+        ("node_executed", "SumBackward0", 1, [1.0]),
+        ("node_executed", "MulBackward0", 2, [[1.0, 1.0]]),
+        ("node_executed", "AccumulateGrad", 3, [[3.0, 3.0]]),
+    ]
+    assert "node_created" not in plain and "node_executed" not in plain
+    assert plain[-2:] == ["grad_accumulated", "backward_end"]
+    # no listener left: the emitters are the generic ones again
+    assert events.node_created is events._node_created
+    assert events.node_executed is events._node_executed
+
+
+def test_with_a_second_listener_every_listener_gets_payload_dicts():
+    fast, a, b = _Fast(), [], []
+    with events.subscribe(lambda kind, p: a.append((kind, p)), arrays=True, fast=fast), \
+            events.subscribe(lambda kind, p: b.append((kind, p))):
+        x = av.tensor([1.0, 2.0], requires_grad=True)
+        (x * 3).sum().backward()
+    assert fast.calls == []
+    for log in (a, b):
+        created = [p for k, p in log if k == "node_created"]
+        assert [p["node"].name() for p in created] == ["MulBackward0", "SumBackward0"]
+        assert created[0]["grad_enabled"] is True
+        steps = [p for k, p in log if k == "node_executed"]
+        assert [type(p["grads_in"]) for p in steps] == [tuple] * 3
+    # b did not ask for arrays, so it was handed Tensors
+    assert all(isinstance(g, av.Tensor) for k, p in b if k == "node_executed"
+               for g in p["grads_in"])

@@ -77,10 +77,10 @@ def _tensors(buf: Any) -> list:
     return [_as_grad(x) for x in buf]
 
 
-def _payload(grads: Any, raw: bool) -> tuple:
+def _payload(grads: Any, raw: bool) -> Any:
     """Grads for a ``node_executed`` event: as they are where every listener takes bare
     arrays, else as Tensors."""
-    return tuple(grads) if not raw or events.arrays_ok else tuple(_tensors(grads))
+    return grads if not raw or events.arrays_ok else _tensors(grads)
 
 
 def _add_raw(a: Any, b: Any) -> Any:
@@ -281,9 +281,7 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
             buf = buffers.pop(node, None)
             if buf is None:
                 buf = [None] * node.num_outputs()
-            if raw and node._tensor_hooks is None and node._retains is None \
-                    and node._pre_hooks is None and node._post_hooks is None \
-                    and type(node) is not AccumulateGrad:
+            if raw and not node._hooked and type(node) is not AccumulateGrad:
                 # the common case (no hook, nothing captured; grads as arrays)
                 fast, g0 = node._fast_arrays, buf[0]
                 out = fast(g0._data if isinstance(g0, _Tensor) else g0) \
@@ -326,8 +324,7 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                             _call_post_hooks(run, node, (), _tensors(buf) if raw else buf)
                         step += 1
                         if events.enabled:  # (a listener may have subscribed in a hook)
-                            events.emit("node_executed", run=run, step=step, node=node,
-                                        grads_in=_payload(buf, raw), grads_out=())
+                            events.node_executed(run, step, node, _payload(buf, raw), ())
                     continue
                 if not run_it:
                     _release_children(node, deps, heap, run_it=False)
@@ -350,8 +347,10 @@ def _execute(run: int, roots: Sequence[tuple[Node, int]], grads: Sequence[Any],
                     out = _call_post_hooks(run, node, out, buf)
             step += 1
             if events.enabled:
-                events.emit("node_executed", run=run, step=step, node=node,
-                            grads_in=_payload(buf, raw), grads_out=_payload(out, raw))
+                if raw and not events.arrays_ok:  # (``_payload`` inlined)
+                    events.node_executed(run, step, node, _tensors(buf), _tensors(out))
+                else:
+                    events.node_executed(run, step, node, buf, out)
             if not retain_graph:
                 if node._plain_release:  # (``Node._release`` inlined)
                     if node._saved is not None:

@@ -30,6 +30,13 @@ arrays change in place later):
 ``retain_grad``      run, tensor, grad
 ``backward_end``     run, freed (True when saved tensors were released), error (exception|None)
 ``grad_reset``       tensor, how ("zero_"|"none"|"assign")
+
+The two events of every op and every backward step also have positional emitters,
+:func:`node_created` and :func:`node_executed` (the engine calls these): with one listener
+that was subscribed with ``fast=`` (an object with methods ``node_created(node, inputs,
+outputs)`` and ``node_executed(run, step, node, grads_in, grads_out)``, as the recorder
+is), they call its methods directly and build no payload dict; otherwise they call
+:func:`emit` as above.
 """
 from __future__ import annotations
 
@@ -45,6 +52,7 @@ enabled: bool = False
 arrays_ok: bool = True
 _listeners: list[Listener] = []
 _array_listeners: list[Listener] = []
+_fast: dict[Any, Any] = {}  # listener -> its positional handler object (``fast=``)
 _run_ids = itertools.count(1)
 
 
@@ -66,12 +74,17 @@ class Subscription:
         self.remove()
 
 
-def subscribe(fn: Listener, *, arrays: bool = False) -> Subscription:
+def subscribe(fn: Listener, *, arrays: bool = False, fast: Any = None) -> Subscription:
     """Call ``fn(kind, payload)`` for every event from now on. ``arrays=True``: ``fn``
-    accepts bare NumPy/CuPy arrays among the grads of ``node_executed``."""
+    accepts bare NumPy/CuPy arrays among the grads of ``node_executed``. ``fast``: an
+    object whose ``node_created(node, inputs, outputs)`` and ``node_executed(run, step,
+    node, grads_in, grads_out)`` receive those two events instead of ``fn`` while it is the
+    only listener (``grads_in``/``grads_out`` may then be lists)."""
     _listeners.append(fn)
     if arrays:
         _array_listeners.append(fn)
+    if fast is not None:
+        _fast[fn] = fast
     _update()
     return Subscription(fn)
 
@@ -83,13 +96,18 @@ def unsubscribe(fn: Listener) -> None:
             lst.remove(fn)
         except ValueError:
             pass
+    if fn not in _listeners:
+        _fast.pop(fn, None)
     _update()
 
 
 def _update() -> None:
-    global enabled, arrays_ok
+    global enabled, arrays_ok, node_created, node_executed
     enabled = bool(_listeners)
     arrays_ok = len(_array_listeners) == len(_listeners)
+    fast = _fast.get(_listeners[0]) if len(_listeners) == 1 else None
+    node_created = _node_created if fast is None else fast.node_created
+    node_executed = _node_executed if fast is None else fast.node_executed
 
 
 def emit(event: str, /, **payload: Any) -> None:
@@ -99,6 +117,21 @@ def emit(event: str, /, **payload: Any) -> None:
         return
     for fn in tuple(_listeners):
         fn(event, payload)
+
+
+def _node_created(node: Any, inputs: tuple, outputs: tuple) -> None:
+    emit("node_created", node=node, inputs=inputs, outputs=outputs, grad_enabled=True)
+
+
+def _node_executed(run: int, step: int, node: Any, grads_in: Any, grads_out: Any) -> None:
+    emit("node_executed", run=run, step=step, node=node, grads_in=tuple(grads_in),
+         grads_out=tuple(grads_out))
+
+
+#: ``node_created(node, inputs, outputs)``: emit that event (callers check ``enabled``).
+node_created: Callable[[Any, tuple, tuple], None] = _node_created
+#: ``node_executed(run, step, node, grads_in, grads_out)``: emit that event (ditto).
+node_executed: Callable[[int, int, Any, Any, Any], None] = _node_executed
 
 
 def next_run_id() -> int:

@@ -189,10 +189,19 @@ class Node:
     PyTorch uses; ``None`` where that input does not require grad.
     """
 
-    __slots__ = ("next_functions", "sequence_nr", "_uid", "_saved", "_freed", "_pre_hooks",
-                 "_post_hooks", "_tensor_hooks", "_retains", "__weakref__", "__dict__")
+    __slots__ = ("next_functions", "sequence_nr", "_saved", "_freed", "__weakref__",
+                 "__dict__")
 
     _name: str = ""
+    # Rarely set, so class defaults (an instance that gets one keeps it in its __dict__):
+    # a node is made without storing them, and the engine reads the one flag ``_hooked``
+    # (True once a hook dict or ``_retains`` was set) instead of four fields.
+    _uid: int | None = None
+    _pre_hooks: dict | None = None
+    _post_hooks: dict | None = None
+    _tensor_hooks: dict | None = None
+    _retains: dict | None = None
+    _hooked = False
     #: Class flags read by the engine instead of calling methods that are rarely overridden:
     #: ``num_outputs()`` is 1, ``_release()`` is Node's own (set by ``__init_subclass__``).
     _single_output = True
@@ -210,17 +219,23 @@ class Node:
     _fast_arrays: Callable | None = None
 
     def _init_edges(self, inputs: tuple) -> None:
-        n = len(inputs)  # (unrolled for one and two inputs: every op's hot path)
-        self.next_functions = (edge_of(inputs[0]), edge_of(inputs[1])) if n == 2 else \
-            (edge_of(inputs[0]),) if n == 1 else tuple(map(edge_of, inputs))
+        n = len(inputs)  # (every op's hot path: unrolled for one and two inputs, and
+        if n == 2:       # ``edge_of`` inlined for a tensor with a grad_fn)
+            a, b = inputs
+            fa = a.grad_fn if a is not None and a._rg else None
+            fb = b.grad_fn if b is not None and b._rg else None
+            self.next_functions = (
+                (fa, a._output_nr) if fa is not None else edge_of(a),
+                (fb, b._output_nr) if fb is not None else edge_of(b))
+        elif n == 1:
+            a = inputs[0]
+            fa = a.grad_fn if a is not None and a._rg else None
+            self.next_functions = ((fa, a._output_nr) if fa is not None else edge_of(a),)
+        else:
+            self.next_functions = tuple(map(edge_of, inputs))
         self.sequence_nr = next(_seq)
-        self._uid = None
         self._saved = None
         self._freed = False
-        self._pre_hooks = None
-        self._post_hooks = None
-        self._tensor_hooks = None
-        self._retains = None
 
     # -- identity -------------------------------------------------------------------
     def name(self) -> str:
@@ -273,17 +288,20 @@ class Node:
         """``fn(grad_inputs, grad_outputs)`` runs after this node; may return new grad_inputs."""
         if self._post_hooks is None:
             self._post_hooks = {}
+            self._hooked = True
         return add_hook(self._post_hooks, fn)
 
     def register_prehook(self, fn: Callable) -> RemovableHandle:
         """``fn(grad_outputs)`` runs before this node; may return new grad_outputs."""
         if self._pre_hooks is None:
             self._pre_hooks = {}
+            self._hooked = True
         return add_hook(self._pre_hooks, fn)
 
     def _add_tensor_hook_dict(self, output_nr: int, hooks: dict) -> None:
         if self._tensor_hooks is None:
             self._tensor_hooks = {}
+            self._hooked = True
         self._tensor_hooks[output_nr] = hooks
 
     # -- backward -------------------------------------------------------------------
@@ -590,9 +608,8 @@ class Function(metaclass=FunctionMeta):
                            for k, t in enumerate(ctx.to_save)]
             describe(*(s.name for s in node._saved if s is not None))
         if events.enabled:
-            events.emit("node_created", node=node, inputs=tuple(tensor_args),
-                        outputs=tuple(o for o in new_outs if isinstance(o, Tensor)),
-                        grad_enabled=True)
+            events.node_created(node, tuple(tensor_args),
+                                tuple(o for o in new_outs if isinstance(o, Tensor)))
         return new_outs[0] if single else tuple(new_outs)
 
 

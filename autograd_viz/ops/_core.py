@@ -215,13 +215,15 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                 track = True
                 break
     n = len(inputs)
+    proxied = False
     if track:
         node.needs = (inputs[0]._rg, inputs[1]._rg) if n == 2 else (inputs[0]._rg,) \
             if n == 1 else tuple([t._rg for t in inputs])
-        node._saved = None
+        node._init_edges(inputs)  # (edges and sequence_nr before forward, as torch)
         for t in inputs:
             if type(t) is CastProxy:
                 _castback(node, inputs)
+                proxied = True
                 break
     else:
         node.needs = ()
@@ -257,13 +259,13 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
         check_out_dtype(out, data.dtype, getattr(cls, "_out_rule", None))
         res = _write_out(out, data, track, cls)
     if track:
-        saved = node._saved
-        node._init_edges(inputs)
+        saved = node._saved  # (forward's save() filled it)
         if saved:
             for k, s in enumerate(saved):  # (names of saved outputs: see Op.save)
                 if type(s) is str:
                     saved[k] = SavedOutput.of(res, s)
-            node._saved = saved
+        elif saved is not None:
+            node._saved = None
         if type(node) not in _DESCRIBED_CLASSES:
             describe_node(node)
         if not cls._differentiable:
@@ -279,8 +281,7 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                     "the view first.")
     if events.enabled:
         if track and node is not None:
-            events.emit("node_created", node=node, inputs=_originals(inputs), outputs=(res,),
-                        grad_enabled=True)
+            events.node_created(node, _originals(inputs) if proxied else inputs, (res,))
         else:
             events.emit("op_untracked", name=cls._name or cls.__name__, inputs=inputs,
                         outputs=(res,))
@@ -323,8 +324,7 @@ def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
                 o._output_nr = i
     if events.enabled:
         if track:
-            events.emit("node_created", node=node, inputs=inputs, outputs=outs,
-                        grad_enabled=True)
+            events.node_created(node, inputs, outs)
         else:
             events.emit("op_untracked", name=cls._name or cls.__name__, inputs=inputs,
                         outputs=outs)

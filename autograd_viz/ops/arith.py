@@ -39,7 +39,8 @@ class _Binary(Op):
 
 class AddBackward0(_Binary):
     def forward(self, a, b, alpha=1):
-        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
+        if self.needs:  # (shapes and dtypes for backward: not read without grad)
+            self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
         self.alpha = alpha
         return a + b if alpha == 1 else (a + alpha * b).astype(a.dtype, copy=False)
 
@@ -51,7 +52,8 @@ class AddBackward0(_Binary):
 
 class SubBackward0(_Binary):
     def forward(self, a, b, alpha=1):
-        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
+        if self.needs:
+            self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
         self.alpha = alpha
         return a - b if alpha == 1 else (a - alpha * b).astype(a.dtype, copy=False)
 
@@ -75,9 +77,9 @@ class RsubBackward1(Op):
 
 class MulBackward0(_Binary):
     def forward(self, a, b):
-        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
         n = self.needs
         if n:
+            self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
             i = self.inputs
             self.save_pair("self", i[0] if n[1] else None, "other", i[1] if n[0] else None)
         return a * b
@@ -90,9 +92,9 @@ class MulBackward0(_Binary):
 
 class DivBackward0(_Binary):
     def forward(self, a, b):
-        self._meta(a, b)
         n = self.needs
         if n:
+            self._meta(a, b)
             i = self.inputs
             self.save_pair("self", i[0] if n[1] else None,
                            "other", i[1] if n[0] or n[1] else None)

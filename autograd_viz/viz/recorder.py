@@ -120,6 +120,17 @@ def _err(exc: BaseException | None) -> str | None:
     return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
 
 
+class _Fast:
+    """The recorder's positional handlers for the engine's two frequent events (see
+    ``events.subscribe(fast=)``)."""
+
+    __slots__ = ("node_created", "node_executed")
+
+    def __init__(self, rec: Recorder) -> None:
+        self.node_created = rec._live_node_created
+        self.node_executed = rec._live_node_executed
+
+
 class Recorder:
     """Records the engine's events; use through :func:`record`.
 
@@ -164,7 +175,7 @@ class Recorder:
         """Begin (or resume) recording; :meth:`stop` ends it. Re-entrant."""
         self._depth += 1
         if self._sub is None:
-            self._sub = events.subscribe(self._on_event, arrays=True)
+            self._sub = events.subscribe(self._on_event, arrays=True, fast=_Fast(self))
         return self
 
     def stop(self) -> None:
@@ -284,67 +295,14 @@ class Recorder:
     def _on_event(self, kind: str, p: dict[str, Any]) -> None:
         try:
             if kind == "node_created":
-                live = self._live
-                if live and not live[-1][1]:
-                    return  # the engine's own work inside backward
-                seen = self._seen
-                ins = p["inputs"]
-                in_snaps = None
-                for t in ins:
-                    if t is not None and id(t) not in seen:  # rare: most inputs were outputs
-                        in_snaps = self._first_seen(ins)
-                        break
-                outs = p["outputs"]
-                if len(outs) == 1:  # kept bare, not in a list (see _node_created)
-                    t = outs[0]
-                    seen.add(id(t))
-                    out_snaps = t._data.copy()  # (summarised at replay when large)
-                    if out_snaps.size > SMALL_NUMEL:
-                        self._bytes += out_snaps.nbytes
-                else:
-                    seen.update(map(id, outs))
-                    out_snaps = [grab(t) for t in outs]
-                node = p["node"]
-                saved = node._saved
-                log = self._log
-                log.append((kind, node, ins, outs, p.get("grad_enabled", True),
-                            live[-1][0] if live else None, in_snaps, out_snaps,
-                            tuple(saved) if saved else None))
-                if (len(log) >= self.FLUSH_EVENTS or self._bytes > self.FLUSH_BYTES) \
-                        and not live:
-                    self._replay()
+                self._live_node_created(p["node"], p["inputs"], p["outputs"],
+                                        p.get("grad_enabled", True))
                 return
             if kind == "node_executed":
-                # grab() inlined, in loops (a comprehension would make a function each time);
-                # large values are summarised at replay, their bytes counted for the flush.
-                # The engine hands the same gradient array on from one node to the next:
-                # within a run a large array is copied once (``_memo``), unless user code
-                # (a custom Function's backward) may have written to it since.
-                node = p["node"]
-                memo = None if isinstance(node, BackwardCFunction) else self._memo
-                gin: list[Any] = []
-                gout: list[Any] = []
-                try:
-                    for t in p["grads_in"]:
-                        if t is None:
-                            gin.append(None)
-                        else:  # a Tensor, or a bare NumPy array
-                            d = t if type(t) is _ndarray else t._data
-                            gin.append(d.copy() if d.size <= SMALL_NUMEL
-                                       else self._copy_big(d, memo))
-                    memo = self._memo
-                    for t in p["grads_out"]:
-                        if t is None:
-                            gout.append(None)
-                        else:
-                            d = t if type(t) is _ndarray else t._data
-                            gout.append(d.copy() if d.size <= SMALL_NUMEL
-                                        else self._copy_big(d, memo))
-                except AttributeError:  # other bare arrays (CuPy): the general path
-                    gin, gout = _grabs(p["grads_in"]), _grabs(p["grads_out"])
-                self._log.append((kind, p["run"], p["step"], node, gin, gout))
+                self._live_node_executed(p["run"], p["step"], p["node"], p["grads_in"],
+                                         p["grads_out"])
                 return
-            elif kind == "tensor_created":
+            if kind == "tensor_created":
                 return
             elif kind == "op_untracked":
                 if self._live:
@@ -399,6 +357,69 @@ class Recorder:
                 self._replay()
         except Exception as exc:  # noqa: BLE001 - recording must never break user code
             self._note(f"recorder could not log {kind}: {_err(exc)}")
+
+    def _live_node_created(self, node: Any, ins: Any, outs: Any,
+                           grad_enabled: bool = True) -> None:
+        try:
+            live = self._live
+            if live and not live[-1][1]:
+                return  # the engine's own work inside backward
+            seen = self._seen
+            in_snaps = None
+            for t in ins:
+                if t is not None and id(t) not in seen:  # rare: most inputs were outputs
+                    in_snaps = self._first_seen(ins)
+                    break
+            if len(outs) == 1:  # kept bare, not in a list (see _node_created)
+                t = outs[0]
+                seen.add(id(t))
+                out_snaps = t._data.copy()  # (summarised at replay when large)
+                if out_snaps.size > SMALL_NUMEL:
+                    self._bytes += out_snaps.nbytes
+            else:
+                seen.update(map(id, outs))
+                out_snaps = [grab(t) for t in outs]
+            log = self._log  # (a node's saved list is replaced, never edited, once made)
+            log.append(("node_created", node, ins, outs, grad_enabled,
+                        live[-1][0] if live else None, in_snaps, out_snaps, node._saved))
+            if (len(log) >= self.FLUSH_EVENTS or self._bytes > self.FLUSH_BYTES) \
+                    and not live:
+                self._replay()
+        except Exception as exc:  # noqa: BLE001 - recording must never break user code
+            self._note(f"recorder could not log node_created: {_err(exc)}")
+
+    def _live_node_executed(self, run: Any, step: int, node: Any, grads_in: Any,
+                            grads_out: Any) -> None:
+        # grab() inlined, in loops (a comprehension would make a function each time);
+        # large values are summarised at replay, their bytes counted for the flush.
+        # The engine hands the same gradient array on from one node to the next:
+        # within a run a large array is copied once (``_memo``), unless user code
+        # (a custom Function's backward) may have written to it since.
+        try:
+            memo = None if isinstance(node, BackwardCFunction) else self._memo
+            gin: list[Any] = []
+            gout: list[Any] = []
+            try:
+                for t in grads_in:
+                    if t is None:
+                        gin.append(None)
+                    else:  # a Tensor, or a bare NumPy array
+                        d = t if type(t) is _ndarray else t._data
+                        gin.append(d.copy() if d.size <= SMALL_NUMEL
+                                   else self._copy_big(d, memo))
+                memo = self._memo
+                for t in grads_out:
+                    if t is None:
+                        gout.append(None)
+                    else:
+                        d = t if type(t) is _ndarray else t._data
+                        gout.append(d.copy() if d.size <= SMALL_NUMEL
+                                    else self._copy_big(d, memo))
+            except AttributeError:  # other bare arrays (CuPy): the general path
+                gin, gout = _grabs(list(grads_in)), _grabs(list(grads_out))
+            self._log.append(("node_executed", run, step, node, gin, gout))
+        except Exception as exc:  # noqa: BLE001 - recording must never break user code
+            self._note(f"recorder could not log node_executed: {_err(exc)}")
 
     def _copy_big(self, d: Any, memo: dict | None) -> Any:
         """A copy of large array ``d`` for the log, shared with an earlier copy of the same,
