@@ -4,6 +4,7 @@
 ``graph_from_tensors`` walks ``grad_fn`` instead; ``to_dot``/``draw``/``to_text`` render.
 Nothing here depends on Jupyter.
 """
+from ._pool import release as release_buffers
 from .dot import DotBody, dot_body, dot_source, note_statements, to_dot
 from .draw import Drawing, draw
 from .model import Graph
@@ -22,6 +23,7 @@ __all__ = [
     "graph_from_tensors",
     "note_statements",
     "record",
+    "release_buffers",
     "to_dot",
     "to_text",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 
 from autograd_viz._tensor_str import PRINT_OPTS, _Formatter, _str_fmt, _summarized
 
+from . import _pool
 from .model import Hist, Preview, Stats
 
 #: Tensors with at most this many elements are kept (and printed) in full.
@@ -113,6 +114,8 @@ def grab(t: Any) -> Any:
     if t is None:
         return None
     data = getattr(t, "_data", t)  # a Tensor, or a bare array
+    if type(data) is np.ndarray:
+        return _pool.copy(data)
     copy = getattr(data, "copy", None)
     return snapshot(t) if copy is None else copy()
 

@@ -17,6 +17,7 @@ from autograd_viz.autograd.function import BackwardCFunction
 
 from . import capture
 from ._gc import paused
+from ._pool import copy as _pooled_copy
 from .builder import GraphBuilder
 from .model import (
     BackwardRun,
@@ -373,9 +374,12 @@ class Recorder:
             if len(outs) == 1:  # kept bare, not in a list (see _node_created)
                 t = outs[0]
                 seen.add(id(t))
-                out_snaps = t._data.copy()  # (summarised at replay when large)
-                if out_snaps.size > SMALL_NUMEL:
+                d = t._data
+                if d.size > SMALL_NUMEL:  # (summarised at replay)
+                    out_snaps = _pooled_copy(d)
                     self._bytes += out_snaps.nbytes
+                else:
+                    out_snaps = d.copy()
             else:
                 seen.update(map(id, outs))
                 out_snaps = [grab(t) for t in outs]
@@ -429,7 +433,7 @@ class Recorder:
             hit = memo.get(id(d))
             if hit is not None and hit[0]() is d:
                 return hit[1]
-        c = d.copy()
+        c = _pooled_copy(d)
         self._bytes += c.nbytes
         try:
             self._memo[id(d)] = (_weakref(d), c)
