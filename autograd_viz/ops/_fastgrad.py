@@ -103,20 +103,31 @@ def sum_to(g: Any, shape: tuple, dt: Any) -> Any:
 # arrays (None where backward gives None), or None to hand over to backward.
 
 # ---------------------------------------------------------------------------- binary
+# (the hottest formulas skip the sum_to call when nothing was broadcast or cast: every
+# elementwise op of a chain runs one)
 def _add(self: Any, gd: Any) -> tuple | None:
     if self.alpha != 1:
         return None
     n = self.needs
-    return (sum_to(gd, self.sa, self.da) if n[0] else None,
-            sum_to(gd, self.sb, self.db) if n[1] else None)
+    shape, dt = gd.shape, gd.dtype
+    return ((gd if shape == self.sa and dt is self.da else sum_to(gd, self.sa, self.da))
+            if n[0] else None,
+            (gd if shape == self.sb and dt is self.db else sum_to(gd, self.sb, self.db))
+            if n[1] else None)
 
 
 def _sub(self: Any, gd: Any) -> tuple | None:
     if self.alpha != 1:
         return None
     n = self.needs
-    return (sum_to(gd, self.sa, self.da) if n[0] else None,
-            sum_to(-gd, self.sb, self.db) if n[1] else None)
+    shape, dt = gd.shape, gd.dtype
+    if n[1]:
+        ng = -gd
+        gb = ng if shape == self.sb and dt is self.db else sum_to(ng, self.sb, self.db)
+    else:
+        gb = None
+    return ((gd if shape == self.sa and dt is self.da else sum_to(gd, self.sa, self.da))
+            if n[0] else None, gb)
 
 
 def _mul(self: Any, gd: Any) -> tuple | None:
@@ -125,8 +136,19 @@ def _mul(self: Any, gd: Any) -> tuple | None:
     if (a is not None and a.dtype is not dt and a.dtype != dt) or \
             (b is not None and b.dtype is not dt and b.dtype != dt):
         return None
-    return (sum_to(gd * b, self.sa, self.da) if b is not None else None,
-            sum_to(gd * a, self.sb, self.db) if a is not None else None)
+    if b is not None:
+        ga = gd * b
+        if ga.shape != self.sa or ga.dtype is not self.da:
+            ga = sum_to(ga, self.sa, self.da)
+    else:
+        ga = None
+    if a is not None:
+        gb = gd * a
+        if gb.shape != self.sb or gb.dtype is not self.db:
+            gb = sum_to(gb, self.sb, self.db)
+    else:
+        gb = None
+    return ga, gb
 
 
 def _div(self: Any, gd: Any) -> tuple | None:
