@@ -28,7 +28,6 @@ _kept = 0  # bytes held in ``_free``
 _refcount = sys.getrefcount
 _ndarray = np.ndarray
 _u8 = np.uint8
-_copyto = np.copyto
 
 
 def copy(d: Any) -> Any:
@@ -37,26 +36,33 @@ def copy(d: Any) -> Any:
     n = d.nbytes
     if n < MIN_BYTES or type(d) is not _ndarray:
         return d.copy()
-    global _kept
     q = _free.get(n)
-    buf = None
-    if q:
+    if q is not None:
         # the oldest buffers are the likeliest to be free; when the first two are in use,
         # the rest are too (they are dropped together: a replay, or the recording's end)
-        for _ in range(min(2, len(q))):
+        b = q[0]
+        q.rotate(-1)
+        if _refcount(b) > 3:  # (more than the deque, ``b`` and the call's argument)
             b = q[0]
             q.rotate(-1)
-            if _refcount(b) == 3:  # (the deque, ``b`` and the call's argument)
-                buf = b
-                break
-        b = None
-    if buf is None:
-        buf = np.empty(n, _u8)
-        if _kept + n <= CAP_BYTES:
-            _kept += n
-            (q if q is not None else _free.setdefault(n, deque())).append(buf)
-    out = buf.view(d.dtype).reshape(d.shape)
-    _copyto(out, d)
+            if _refcount(b) > 3:
+                b = None
+        if b is not None:
+            out = _ndarray(d.shape, d.dtype, b)
+            out[...] = d
+            return out
+    return _fresh(d, n, q)
+
+
+def _fresh(d: Any, n: int, q: deque | None) -> Any:
+    """``copy(d)`` into a new buffer, kept by the pool while it is under its cap."""
+    global _kept
+    b = np.empty(n, _u8)
+    if _kept + n <= CAP_BYTES:
+        _kept += n
+        (q if q is not None else _free.setdefault(n, deque())).append(b)
+    out = _ndarray(d.shape, d.dtype, b)
+    out[...] = d
     return out
 
 
