@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import models
+from . import machine, models
 from .timing import interleaved
 
 WORKLOADS = (
@@ -68,7 +68,9 @@ def run(rounds: int) -> dict[str, Any]:
         ratio = (ms["autograd_viz (CuPy)"] / ms["torch CUDA"]) if torch_cuda else None
         rows.append({"label": label, "ms": ms, "ratio": ratio})
     note = "" if torch_cuda else "torch has no CUDA here (CPU build): CuPy timings only"
-    res = {"device": _device_name(), "rows": rows, "note": note}
+    facts = machine.facts()
+    res = {"device": _device_name(), "rows": rows, "note": note, "commit": facts["commit"],
+           "date": facts["date"]}
     if torch_cuda:
         res["launch_us"] = launch_costs()
     return res

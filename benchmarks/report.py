@@ -84,7 +84,8 @@ def summary_rows(R: dict, before: dict | None = None) -> list[dict[str, Any]]:
                      "met": None, "before": None})
     else:
         for r in gpu["rows"]:
-            rows.append({"label": f"GPU {r['label']}", "unit": "ms/step",
+            rows.append({"label": f"GPU {r['label']}" + (" (earlier run)" if gpu.get("carried")
+                                                         else ""), "unit": "ms/step",
                          "value": ", ".join(f"{k} {v:.2f}" for k, v in r["ms"].items()),
                          "ratio": r["ratio"], "target": "<= 1.5x",
                          "met": None if r["ratio"] is None else r["ratio"] <= 1.5,
@@ -262,6 +263,11 @@ def markdown(R: dict, before: dict | None = None) -> str:
         out += [gpu["skipped"] + ". The runner adds CuPy-vs-torch-CUDA rows for (3), (4) "
                 "and (5) by itself when `autograd_viz.cuda.is_available()`.", ""]
     else:
+        if gpu.get("carried"):
+            out += [f"Not measured in this run ({gpu['carried']}): the rows below are kept "
+                    "from the earlier run whose `results.json` this run replaced (its commit "
+                    f"`{gpu.get('commit', '?')}`), so their numbers predate the CPU rows "
+                    "above.", ""]
         out += [f"Device: {gpu['device']}. {gpu['note']}", "",
                 "| workload | ms/step | autograd_viz / torch CUDA (goal ≤ 1.5×) |",
                 "|---|---|---|"]

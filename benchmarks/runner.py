@@ -180,7 +180,7 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
         except Exception as e:  # noqa: BLE001
             R["dot"][n] = {"skipped": f"failed: {type(e).__name__}: {e}"}
 
-    # GPU
+    # GPU (without one, ``main`` keeps the rows of the results this run replaces)
     ok, why = gpu.available()
     R["gpu"] = gpu.run(3 if quick else 11) if ok else {"skipped": why}
 
@@ -215,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         before = json.loads(a.baseline.read_text())
     print(report.text_table(R, before))
     out = a.out if a.out is not None else (None if a.quick else HERE / "RESULTS.md")
+    if out is not None and not a.render:
+        carry_gpu(R, out.with_name("results.json"))
     if out is not None:
         out.write_text(report.markdown(R, before))
         if not a.render:
@@ -224,6 +226,21 @@ def main(argv: list[str] | None = None) -> int:
         a.baseline.write_text(json.dumps(_jsonable(R), indent=1))
         _log(f"wrote {a.baseline}")
     return 0
+
+
+def carry_gpu(R: dict[str, Any], previous: Path) -> None:
+    """A run without a GPU keeps the GPU rows of the results it replaces (``previous``, the
+    ``results.json`` about to be overwritten), marked as carried over with the reason this
+    run measured none; a run with a GPU, or with nothing to carry, is left as it is."""
+    if "skipped" not in R["gpu"] or not previous.exists():
+        return
+    try:
+        old = json.loads(previous.read_text()).get("gpu") or {}
+    except (OSError, ValueError):
+        return
+    if old.get("rows"):
+        old.setdefault("carried", R["gpu"]["skipped"])
+        R["gpu"] = old
 
 
 def _jsonable(x: Any) -> Any:

@@ -77,3 +77,34 @@ def test_render_committed_results_with_gpu_rows(tmp_path):
     assert "| (3) MLP 784-256-10 b128 | autograd_viz (CuPy)" in gpu
     assert "| `x @ w (128x784 @ 784x256)` |" in gpu
     assert text == (ROOT / "benchmarks" / "RESULTS.md").read_text()
+
+
+def test_a_run_without_gpu_keeps_the_gpu_rows_it_replaces(tmp_path, monkeypatch):
+    """Without a GPU, a full run keeps the GPU rows of the results.json it overwrites (marked
+    as carried over, with the earlier commit named), instead of dropping them."""
+    import json
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import report, runner
+
+    committed = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    assert committed["gpu"].get("rows"), "the committed results hold GPU rows"
+    previous = tmp_path / "results.json"
+    previous.write_text(json.dumps(committed))
+    why = "not measured (no GPU here)"
+    R = dict(committed, gpu={"skipped": why})
+    runner.carry_gpu(R, previous)
+    assert R["gpu"]["rows"] == committed["gpu"]["rows"]
+    assert R["gpu"]["carried"] == committed["gpu"].get("carried", why)
+    text = report.markdown(R, None)
+    gpu = text[text.index("## GPU"):]
+    assert "Not measured in this run" in gpu and committed["gpu"]["commit"] in gpu
+    assert "| GPU (3) MLP 784-256-10 b128 (earlier run) |" in text
+    # nothing earlier to keep, or a run that measured its own: left as it is
+    R2 = dict(committed, gpu={"skipped": why})
+    runner.carry_gpu(R2, tmp_path / "absent.json")
+    assert R2["gpu"] == {"skipped": why}
+    own = {"device": "d", "rows": [], "note": ""}
+    R3 = dict(committed, gpu=own)
+    runner.carry_gpu(R3, previous)
+    assert R3["gpu"] is own
