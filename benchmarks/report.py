@@ -264,8 +264,8 @@ def markdown(R: dict, before: dict | None = None) -> str:
                 "and (5) by itself when `autograd_viz.cuda.is_available()`.", ""]
     else:
         if gpu.get("carried"):
-            out += [f"Not measured in this run ({gpu['carried']}): the rows below are kept "
-                    "from the earlier run whose `results.json` this run replaced (its commit "
+            out += [f"This run: {gpu['carried']}. The rows below are kept from the earlier "
+                    "run whose `results.json` this run replaced (measured at commit "
                     f"`{gpu.get('commit', '?')}`), so their numbers predate the CPU rows "
                     "above.", ""]
         out += [f"Device: {gpu['device']}. {gpu['note']}", "",

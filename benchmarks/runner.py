@@ -213,10 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     before = None
     if a.baseline and a.baseline.exists() and not a.save_baseline:
         before = json.loads(a.baseline.read_text())
-    print(report.text_table(R, before))
     out = a.out if a.out is not None else (None if a.quick else HERE / "RESULTS.md")
     if out is not None and not a.render:
         carry_gpu(R, out.with_name("results.json"))
+    print(report.text_table(R, before))
     if out is not None:
         out.write_text(report.markdown(R, before))
         if not a.render:

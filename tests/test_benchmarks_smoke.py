@@ -91,14 +91,14 @@ def test_a_run_without_gpu_keeps_the_gpu_rows_it_replaces(tmp_path, monkeypatch)
     assert committed["gpu"].get("rows"), "the committed results hold GPU rows"
     previous = tmp_path / "results.json"
     previous.write_text(json.dumps(committed))
-    why = "not measured (no GPU here)"
+    why = "not measured (no GPU here)"  # (as gpu.available() says it)
     R = dict(committed, gpu={"skipped": why})
     runner.carry_gpu(R, previous)
     assert R["gpu"]["rows"] == committed["gpu"]["rows"]
     assert R["gpu"]["carried"] == committed["gpu"].get("carried", why)
     text = report.markdown(R, None)
     gpu = text[text.index("## GPU"):]
-    assert "Not measured in this run" in gpu and committed["gpu"]["commit"] in gpu
+    assert "This run: not measured" in gpu and committed["gpu"]["commit"] in gpu
     assert "| GPU (3) MLP 784-256-10 b128 (earlier run) |" in text
     # nothing earlier to keep, or a run that measured its own: left as it is
     R2 = dict(committed, gpu={"skipped": why})
