@@ -217,14 +217,19 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
     n = len(inputs)
     proxied = False
     if track:
-        node.needs = (inputs[0]._rg, inputs[1]._rg) if n == 2 else (inputs[0]._rg,) \
-            if n == 1 else tuple([t._rg for t in inputs])
+        if n == 2:
+            a, b = inputs
+            node.needs = (a._rg, b._rg)
+            proxied = type(a) is CastProxy or type(b) is CastProxy
+        elif n == 1:
+            node.needs = (inputs[0]._rg,)
+            proxied = type(inputs[0]) is CastProxy
+        else:
+            node.needs = tuple([t._rg for t in inputs])
+            proxied = any(type(t) is CastProxy for t in inputs)
         node._init_edges(inputs)  # (edges and sequence_nr before forward, as torch)
-        for t in inputs:
-            if type(t) is CastProxy:
-                _castback(node, inputs)
-                proxied = True
-                break
+        if proxied:
+            _castback(node, inputs)
     else:
         node.needs = ()
     node.inputs = inputs  # (unrolled for one and two inputs: this is every op's hot path,
