@@ -15,7 +15,9 @@ from ..autograd.function import (
     _DESCRIBED_CLASSES,
     SavedOutput,
     SavedTensor,
+    _seq,
     describe_node,
+    edge_of,
 )
 from ..tensor import Tensor
 from ._inplace import (
@@ -28,6 +30,7 @@ from ._inplace import (
 
 _state = grad_mode._state
 _new = object.__new__
+_next_seq = _seq.__next__
 _wrap = Tensor._wrap
 SCALARS = (int, float, bool, np.number, np.bool_)
 
@@ -217,17 +220,26 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
     n = len(inputs)
     proxied = False
     if track:
-        if n == 2:
+        if n == 2:  # (``Node._init_edges`` inlined: two inputs are most ops)
             a, b = inputs
-            node.needs = (a._rg, b._rg)
+            ra, rb = a._rg, b._rg
+            node.needs = (ra, rb)
             proxied = type(a) is CastProxy or type(b) is CastProxy
-        elif n == 1:
-            node.needs = (inputs[0]._rg,)
-            proxied = type(inputs[0]) is CastProxy
+            fa = a.grad_fn if ra else None
+            fb = b.grad_fn if rb else None
+            node.next_functions = ((fa, a._output_nr) if fa is not None else edge_of(a),
+                                   (fb, b._output_nr) if fb is not None else edge_of(b))
+            node.sequence_nr = _next_seq()
+            node._saved = None
+            node._freed = False
         else:
-            node.needs = tuple([t._rg for t in inputs])
-            proxied = any(type(t) is CastProxy for t in inputs)
-        node._init_edges(inputs)  # (edges and sequence_nr before forward, as torch)
+            if n == 1:
+                node.needs = (inputs[0]._rg,)
+                proxied = type(inputs[0]) is CastProxy
+            else:
+                node.needs = tuple([t._rg for t in inputs])
+                proxied = any(type(t) is CastProxy for t in inputs)
+            node._init_edges(inputs)  # (edges and sequence_nr before forward, as torch)
         if proxied:
             _castback(node, inputs)
     else:
