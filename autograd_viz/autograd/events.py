@@ -6,7 +6,8 @@ builds no object::
 
     from autograd_viz.autograd import events
     if events.enabled:
-        events.emit("node_created", node=node, inputs=inputs, outputs=(out,), grad_enabled=True)
+        events.emit("grad_reset", tensor=t, how="zero_")
+        events.node_created(node, inputs, (out,))  # (the per-op events: see below)
 
 Events and their payload (live engine objects; a listener copies what it keeps, because
 arrays change in place later):
