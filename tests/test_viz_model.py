@@ -49,6 +49,16 @@ def test_fast_vector_path_matches_engine_printer(vals):
     assert format_tensor(a) == repr(av.tensor(a))
 
 
+@given(st.floats(width=32) | st.sampled_from([0.0, -0.0, 1e8, 1e8 + 8, 1e-4, 9.9e-5, 123.0]),
+       st.sampled_from([np.float32, np.float64]), st.booleans())
+def test_one_value_prints_like_the_engine(v, dtype, zero_d):
+    """A tensor of one value (most recorded previews) prints as the engine prints it:
+    ints with a dot, sci above 1e8 and below 1e-4, inf/nan bare, for 0-d and 1-d."""
+    a = np.array(v if zero_d else [v], dtype=dtype)
+    want = repr(av.tensor(a)).replace(", dtype=autograd_viz.float64", "")
+    assert format_tensor(a) == want
+
+
 @pytest.mark.parametrize("shape", [(100,), (10, 30), (3, 40, 2), (7, 7, 7), (65,)])
 def test_large_preview_is_summarised_like_the_engine(shape, monkeypatch):
     """Above SMALL_NUMEL a preview keeps the edges and the statistics, and its text is the

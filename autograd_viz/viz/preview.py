@@ -251,8 +251,9 @@ def _fast_vector(vals: Any) -> str:
     """The engine's printer for a 0-d or 1-d float array given as Python floats, without
     numpy calls (previews are made by the thousand). Tested equal to the engine's output."""
     scalar = not isinstance(vals, list)
-    if scalar:
-        vals = [vals]
+    if scalar or len(vals) == 1:  # one value: its own width, no padding (most previews)
+        one = _fast_one(vals if scalar else vals[0])
+        return f"tensor({one})" if scalar else f"tensor([{one}])"
     p = PRINT_OPTS.precision
     nz = [v for v in vals if v != 0 and math.isfinite(v)]
     int_mode, sci, width = True, False, 1
@@ -277,9 +278,20 @@ def _fast_vector(vals: Any) -> str:
             r = f"{v:.{p}f}"
         return " " * (width - len(r)) + r
 
-    if scalar:
-        return f"tensor({fmt(vals[0])})"
     data = [fmt(v) for v in vals]
     per_line = max(1, (PRINT_OPTS.linewidth - 7) // (width + 2))
     rows = [", ".join(data[i : i + per_line]) for i in range(0, len(data), per_line)]
     return "tensor([" + (",\n" + " " * 8).join(rows) + "])"
+
+
+def _fast_one(v: float) -> str:
+    """One value as :func:`_fast_vector` prints it in a tensor of one element (the width is
+    its own, so this is the general rule without the widths)."""
+    if v == 0 or not math.isfinite(v):  # torch's formatter ignores these when choosing
+        return f"{v:.0f}." if v == 0 else f"{v:.0f}"
+    a = abs(v)
+    if v.is_integer():
+        return f"{v:.0f}." if a <= 1.0e8 else f"{v:.{PRINT_OPTS.precision}e}"
+    if a > 1.0e8 or a < 1.0e-4:
+        return f"{v:.{PRINT_OPTS.precision}e}"
+    return f"{v:.{PRINT_OPTS.precision}f}"
