@@ -233,6 +233,29 @@ def test_update_in_place_keeps_the_widget(sent):
     assert ex.canvas.step_node == ex.graph.tensor("s").grad_fn
 
 
+def _tree(w):
+    yield w
+    for c in getattr(w, "children", ()):
+        yield from _tree(c)
+
+
+def test_hiding_the_timeline_hides_nothing_else(sent):
+    """Children that look alike share one Layout (one comm instead of one each): changing
+    the timeline's layout must not reach any other part."""
+    ex = Explorer(record_seed())
+    assert ex.timeline.value and ex.timeline.layout.display != "none"
+    with viz.record() as r:
+        (av.tensor([1.0, 2.0], requires_grad=True) * 2).sum()  # no backward: no timeline
+    ex.update(Recording(r.graph(), r))
+    assert ex.timeline.value == "" and ex.timeline.layout.display == "none"
+    others = [w for w in _tree(ex) if w is not ex.timeline]
+    assert len(others) > 15
+    assert all(w.layout.display != "none" for w in others)
+    assert len({w.layout.model_id for w in _tree(ex)}) <= len(others) // 2  # shared
+    opened = {m["comm_id"] for k, m in sent if k == "comm_open"}
+    assert all(w.model_id in opened and w.layout.model_id in opened for w in _tree(ex))
+
+
 def test_mimebundle_has_widget_svg_and_deterministic_text(sent):
     a, b = Explorer(record_seed(hook=True)), Explorer(record_seed(hook=True))
     ba, bb = a._repr_mimebundle_(), b._repr_mimebundle_()

@@ -356,3 +356,111 @@ def test_text_of_huge_graphs_is_bounded():
     assert len(txt.splitlines()) < 130
     assert "more nodes not shown" in txt
     assert "not indented further" in viz.to_text(chain_graph(60))
+
+
+# -- the cache of SVG renders ---------------------------------------------------------------
+@pytest.fixture
+def dot_runs(monkeypatch):
+    """Count the ``dot`` processes started (each still runs the real Graphviz)."""
+    draw_mod = importlib.import_module("autograd_viz.viz.draw")
+    started = []
+    real = draw_mod.subprocess.run
+
+    def counting(cmd, *args, **kwargs):
+        started.append(cmd[1])
+        return real(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(draw_mod.subprocess, "run", counting)
+    viz.clear_svg_cache()
+    yield started
+    viz.clear_svg_cache()
+
+
+@needs_dot
+def test_the_same_source_is_rendered_once(dot_runs):
+    first = viz.draw(small_graph()).svg()
+    assert dot_runs == ["-Tsvg"]
+    again = viz.draw(small_graph()).svg()  # a new Drawing of the same graph: same source
+    assert again == first and dot_runs == ["-Tsvg"]
+    other = viz.draw(small_graph(), rankdir="LR").svg()
+    assert other != first and len(dot_runs) == 2
+    viz.clear_svg_cache()
+    assert viz.draw(small_graph()).svg() == first and len(dot_runs) == 3
+
+
+@needs_dot
+def test_png_and_pdf_are_not_cached(dot_runs, tmp_path):
+    d = viz.draw(small_graph())
+    d.save(tmp_path / "a.png")
+    d.save(tmp_path / "b.png")
+    assert dot_runs == ["-Tpng", "-Tpng"]
+
+
+@needs_dot
+def test_the_cache_drops_the_least_recently_used_render(dot_runs, monkeypatch):
+    draw_mod = importlib.import_module("autograd_viz.viz.draw")
+
+    def drawing(k):  # five drawings of (almost) the same size
+        return viz.draw(small_graph(), notes={"t0": "note" + "abcde"[k]})
+
+    sizes = []
+    for k in range(5):
+        viz.clear_svg_cache()
+        drawing(k).svg()
+        sizes.append(draw_mod._svg_cache_size)  # source + SVG as dot wrote it
+    assert 5 * min(sizes) > 4 * max(sizes) + 1
+    viz.clear_svg_cache()
+    dot_runs.clear()
+    monkeypatch.setattr(draw_mod, "SVG_CACHE_BYTES", 4 * max(sizes) + 1)  # room for four
+    for k in range(4):
+        drawing(k).svg()
+    drawing(0).svg()  # used again: 1 is now the oldest
+    assert len(dot_runs) == 4
+    drawing(4).svg()  # over the limit: 1 goes
+    assert len(dot_runs) == 5
+    for k in (0, 2, 3, 4):
+        drawing(k).svg()
+    assert len(dot_runs) == 5  # still cached
+    drawing(1).svg()
+    assert len(dot_runs) == 6  # was dropped
+
+
+@needs_dot
+def test_a_render_larger_than_a_quarter_of_the_cache_is_not_kept(dot_runs, monkeypatch):
+    draw_mod = importlib.import_module("autograd_viz.viz.draw")
+    viz.draw(small_graph()).svg()
+    size = draw_mod._svg_cache_size
+    monkeypatch.setattr(draw_mod, "SVG_CACHE_BYTES", 4 * size - 4)
+    viz.clear_svg_cache()
+    viz.draw(small_graph()).svg()
+    viz.draw(small_graph()).svg()
+    assert len(dot_runs) == 3
+
+
+@needs_dot
+def test_side_by_side_rendering_uses_the_cache(dot_runs):
+    from autograd_viz.viz.draw import render_svgs
+
+    viz.draw(small_graph()).svg()
+    ds = [viz.draw(small_graph()), viz.draw(small_graph(), legend=False)]
+    render_svgs(ds)
+    assert len(dot_runs) == 2  # only the drawing without a legend was new
+    assert ds[0].svg() == viz.draw(small_graph()).svg() and ds[1].svg() is not None
+
+
+@pytest.mark.parametrize("options", [{}, {"rankdir": "LR", "show_saved": True},
+                                     {"max_nodes": 5}, {"notes": {"t0": "input"}},
+                                     {"show_data": False, "show_hooks": False}])
+def test_a_drawing_with_or_without_its_legend_is_the_drawing_made_so(options):
+    """``with_legend`` reuses the layout work of a drawing: its source is exactly the one a
+    fresh drawing with that ``legend=`` option has (both ways, and back)."""
+    for g in (small_graph(), chain_graph(12)):
+        for on in (True, False):
+            d = viz.draw(g, legend=on, **options)
+            for want in (True, False):
+                other = d.with_legend(want)
+                assert other.source == viz.draw(g, legend=want, **options).source
+                assert other.options["legend"] is want and other.graph is g
+                assert other.with_legend(on).source == d.source
+            assert d.with_legend(on) is d
+    assert "cluster_legend" in viz.draw(small_graph(), legend=False).with_legend(True).source

@@ -6,7 +6,7 @@ Nothing here depends on Jupyter.
 """
 from ._pool import release as release_buffers
 from .dot import DotBody, dot_body, dot_source, note_statements, to_dot
-from .draw import Drawing, draw
+from .draw import Drawing, clear_svg_cache, draw
 from .model import Graph
 from .recorder import Recorder, record
 from .text import to_text
@@ -17,6 +17,7 @@ __all__ = [
     "Drawing",
     "Graph",
     "Recorder",
+    "clear_svg_cache",
     "dot_body",
     "dot_source",
     "draw",

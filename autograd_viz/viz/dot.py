@@ -10,7 +10,7 @@ Visual grammar (also drawn as a legend):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import labels
@@ -73,9 +73,23 @@ class DotBody:
     hidden: dict[str, str] = field(default_factory=dict)
     summaries: list[Summary] = field(default_factory=list)
     graph: Graph | None = field(default=None, repr=False, compare=False)
+    #: The legend's statements (made whether drawn or not) and where they go in ``lines``.
+    legend: list[str] = field(default_factory=list, repr=False, compare=False)
+    legend_at: int = field(default=-1, repr=False, compare=False)
+    has_legend: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._drawn = set(self.drawn)
+
+    def with_legend(self, on: bool) -> DotBody:
+        """This body with its legend drawn (``on``) or left out; the same body when it
+        already is."""
+        if on == self.has_legend or not self.legend:
+            return self
+        k, n = self.legend_at, len(self.legend)
+        lines = (self.lines[:k] + self.legend + self.lines[k:] if on
+                 else self.lines[:k] + self.lines[k + n:])
+        return replace(self, lines=lines, has_legend=on)
 
     def shown_as(self, node_id: str | None) -> str | None:
         """The drawn node standing for ``node_id``: itself, the summary hiding it, or None
@@ -299,25 +313,28 @@ def _dot_body(
             ' fillcolor="#f5f5f5" color="#777777"]\n'
         )
     out.extend(_edge_lines(edges, hidden))
+    keys = [k for k in _LEGEND if k in used]
+    if hook_badge:
+        keys.append("hook")
+    if retain_badge:
+        keys.append("retain")
+    if show_saved and any(e.kind == "saved" for e in edges) and "saved" not in keys:
+        keys.append("saved")
+    legend_lines = []
+    if keys:
+        legend_html = labels.legend_label([_LEGEND[k] for k in keys])
+        legend_lines = [
+            '\tsubgraph cluster_legend {\n\t\tlabel="legend" fontsize=9 style=dashed'
+            ' color="#bbbbbb"\n',
+            f"\t\tlegend [label={legend_html} shape=plaintext style=solid]\n",
+            "\t}\n",
+        ]
+    legend_at = len(out)
     if legend:
-        keys = [k for k in _LEGEND if k in used]
-        if hook_badge:
-            keys.append("hook")
-        if retain_badge:
-            keys.append("retain")
-        if show_saved and any(e.kind == "saved" for e in edges) and "saved" not in keys:
-            keys.append("saved")
-        if keys:
-            out.append(
-                '\tsubgraph cluster_legend {\n\t\tlabel="legend" fontsize=9 style=dashed'
-                ' color="#bbbbbb"\n'
-            )
-            entries = [_LEGEND[k] for k in keys]
-            legend_html = labels.legend_label(entries)
-            out.append(f"\t\tlegend [label={legend_html} shape=plaintext style=solid]\n")
-            out.append("\t}\n")
+        out.extend(legend_lines)
     body = DotBody(out, drawn + [s.id for s in col.summaries], dict(hidden),
-                   list(col.summaries), g)
+                   list(col.summaries), g, legend=legend_lines, legend_at=legend_at,
+                   has_legend=legend and bool(legend_lines))
     if notes:
         out.extend(_statements(notes_extra(notes), body))
     out.extend(_statements(extra, body))

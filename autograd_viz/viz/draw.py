@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import threading
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +35,65 @@ def find_dot() -> str | None:
     return shutil.which("dot")
 
 
+#: Size (characters of DOT source + bytes of SVG) that :func:`run_dot`'s cache of SVG renders
+#: keeps at most.
+SVG_CACHE_BYTES = 32 << 20
+_svg_cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()  # (dot path, source) -> SVG
+_svg_cache_lock = threading.Lock()
+_svg_cache_size = 0
+
+
 def run_dot(source: str, fmt: str) -> bytes:
     """Run ``dot -T<fmt>`` on ``source``; raises ``FileNotFoundError`` without ``dot`` and
-    ``RuntimeError`` when it fails."""
+    ``RuntimeError`` when it fails.
+
+    SVG renders are cached by source (least recently used first out, at most
+    :data:`SVG_CACHE_BYTES`): Graphviz output depends on nothing else, and re-running a cell,
+    or switching a label toggle back, asks for the same drawing again (one ``dot`` process
+    costs 15 ms or more before it lays anything out).
+    """
     exe = find_dot()
     if exe is None:
         raise FileNotFoundError("dot")
+    key = (exe, source)
+    if fmt == "svg":
+        with _svg_cache_lock:
+            hit = _svg_cache.get(key)
+            if hit is not None:
+                _svg_cache.move_to_end(key)
+                return hit
     proc = subprocess.run(
         [exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, timeout=TIMEOUT_S,
     )
     if proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip()
         raise RuntimeError(f"dot failed ({proc.returncode}): {msg}")
+    if fmt == "svg":
+        _remember(key, proc.stdout)
     return proc.stdout
+
+
+def _remember(key: tuple[str, str], svg: bytes) -> None:
+    global _svg_cache_size
+    size = len(key[1]) + len(svg)
+    if size > SVG_CACHE_BYTES // 4:
+        return  # one huge drawing would push out every other
+    with _svg_cache_lock:
+        if key in _svg_cache:
+            return
+        _svg_cache[key] = svg
+        _svg_cache_size += size
+        while _svg_cache_size > SVG_CACHE_BYTES:
+            (_, src), old = _svg_cache.popitem(last=False)
+            _svg_cache_size -= len(src) + len(old)
+
+
+def clear_svg_cache() -> None:
+    """Forget every cached SVG render (the next drawing of each source runs ``dot``)."""
+    global _svg_cache_size
+    with _svg_cache_lock:
+        _svg_cache.clear()
+        _svg_cache_size = 0
 
 
 class Drawing:
@@ -63,6 +111,20 @@ class Drawing:
         self.source: str = source_of(self.body.lines)
         self._svg: str | None = None
         self._problem: str | None = None
+        self._text: str | None = None
+
+    def with_legend(self, on: bool) -> Drawing:
+        """This drawing with Graphviz's legend drawn or left out (the layout work is
+        shared; only the DOT source differs). The same drawing when it already is."""
+        body = self.body.with_legend(on)
+        if body is self.body:
+            return self
+        other = Drawing.__new__(Drawing)
+        other.graph, other.body = self.graph, body
+        other.options = {**self.options, "legend": on}
+        other.source = source_of(body.lines)
+        other._svg = other._problem = other._text = None
+        return other
 
     @property
     def hidden(self) -> dict[str, str]:
@@ -94,7 +156,9 @@ class Drawing:
 
     def text(self) -> str:
         """The text rendering (with the reason first, when SVG is unavailable)."""
-        body = to_text(self.graph)
+        if self._text is None:
+            self._text = to_text(self.graph)
+        body = self._text
         if self.svg() is None and self._problem:
             return self._problem + "\n" + body
         return body
@@ -145,6 +209,12 @@ def render_svgs(drawings: list[Drawing]) -> None:
     """Render the SVG of several drawings at once: their ``dot`` processes run side by side
     (each drawing keeps its SVG, or its reason for text, as ``svg()`` would)."""
     todo = [d for d in drawings if d._svg is None and d._problem is None]
+    exe = find_dot()
+    with _svg_cache_lock:
+        known = [d for d in todo if (exe, d.source) in _svg_cache]
+    for d in known:  # cached: no process to wait for
+        d.svg()
+    todo = [d for d in todo if d._svg is None and d._problem is None]
     if len(todo) < 2:
         for d in todo:
             d.svg()

@@ -20,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as W
+from ipywidgets.widgets.widget_bool import ToggleButtonStyle
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ...viz.draw import render_svgs
 from ..render import Recording, ShowOptions, drawing
@@ -47,14 +49,25 @@ class Explorer(W.VBox):
         self._drawing: Any = None  # the canvas's Drawing: which summary hides which node
         self._svg = ""
         self._busy = False
+        # Layouts and styles are widgets too (a comm each, opened with all their traits):
+        # the children that look the same share one, which saves a third of the build time.
+        # None of the shared ones is changed later (the timeline's own layout is).
+        plain = W.Layout()
+        html_style = HTMLStyle()
+        toggle_layout = W.Layout(width="auto")
+        toggle_style = ToggleButtonStyle()
 
-        self.header = W.HTML()
+        def html(value: str = "", **kw: Any) -> W.HTML:
+            kw.setdefault("layout", plain)
+            return W.HTML(value, style=html_style, **kw)
+
+        self.header = html()
         self.header.add_class("agv-header-box")
 
         self.toggles: dict[str, W.ToggleButton] = {}
         for key, text, tip in _TOGGLES:
             b = W.ToggleButton(value=False, description=text, tooltip=tip,
-                               layout=W.Layout(width="auto"))
+                               layout=toggle_layout, style=toggle_style)
             b.add_class("agv-toggle")
             b.add_class(f"agv-toggle-{key}")
             b.observe(self._on_toggle, "value")
@@ -63,30 +76,30 @@ class Explorer(W.VBox):
                                   layout=W.Layout(width="150px"))
         self.rankdir.add_class("agv-rankdir")
         self.rankdir.observe(self._on_toggle, "value")
-        label = W.HTML('<span class="agv-toolbar-label">show</span>')
-        self.toolbar = W.HBox([label, *self.toggles.values(), self.rankdir])
+        label = html('<span class="agv-toolbar-label">show</span>')
+        self.toolbar = W.HBox([label, *self.toggles.values(), self.rankdir], layout=plain)
         self.toolbar.add_class("agv-toolbar")
 
         self.canvas = GraphCanvas(layout=W.Layout(width="100%"))
         self.canvas.observe(self._on_select, "selected")
-        self.inspector = W.HTML(layout=W.Layout(flex="2 1 300px", min_width="0"))
+        self.inspector = html(layout=W.Layout(flex="2 1 300px", min_width="0"))
         self.inspector.add_class("agv-inspector-box")
 
         self.play = W.Play(value=0, min=0, max=1, step=1, interval=1100,
-                           description="play backward", show_repeat=False)
+                           description="play backward", show_repeat=False, layout=plain)
         self.play.add_class("agv-play")
         self.slider = W.IntSlider(value=0, min=0, max=1, step=1, description="backward",
                                   continuous_update=True, layout=W.Layout(flex="1 1 auto"))
         self.slider.add_class("agv-step-slider")
         self._link = W.jslink((self.play, "value"), (self.slider, "value"))
         self.slider.observe(self._on_step, "value")
-        self.step_label = W.HTML()
+        self.step_label = html()
         self.step_label.add_class("agv-step-label")
-        self.stepper = W.HBox([self.play, self.slider, self.step_label])
+        self.stepper = W.HBox([self.play, self.slider, self.step_label], layout=plain)
         self.stepper.add_class("agv-stepper")
-        self.step_card = W.HTML()
+        self.step_card = html()
         self.step_card.add_class("agv-step-box")
-        self.timeline = W.HTML()
+        self.timeline = html(layout=W.Layout())  # its own: hidden when there is no timeline
         self.timeline.add_class("agv-timeline-box")
 
         # The graph with its stepper, and the inspector: side by side where the cell is wide
@@ -98,6 +111,7 @@ class Explorer(W.VBox):
                            layout=W.Layout(flex_flow="row wrap"))
         self.main.add_class("agv-main")
 
+        kwargs.setdefault("layout", plain)
         super().__init__([self.header, self.toolbar, self.main, self.timeline], **kwargs)
         self.add_class("agv-explorer")
         if recording is not None:
@@ -154,11 +168,12 @@ class Explorer(W.VBox):
         rec = self._recording
         if rec is None:
             return
-        # the canvas has its own HTML legend: draw without Graphviz's
-        d = drawing(rec.graph, rec.options.replace(legend=False))
-        # the static drawing (with its legend) is what the cell's saved output carries: lay
-        # both out at once
-        render_svgs([d, rec.drawing()])
+        # the static drawing (with its legend) is what the cell's saved output carries; the
+        # canvas has its own HTML legend: the same drawing without Graphviz's. Lay both out
+        # at once.
+        full = rec.drawing()
+        d = full.with_legend(False)
+        render_svgs([d, full])
         svg = d.svg()
         if svg is None:  # no Graphviz: show the text rendering instead
             import html
