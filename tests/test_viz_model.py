@@ -20,6 +20,7 @@ from autograd_viz.viz.model import (
     Graph,
     HookCall,
     OpNode,
+    Preview,
     RetainCapture,
     SavedRef,
     TensorNode,
@@ -57,6 +58,30 @@ def test_one_value_prints_like_the_engine(v, dtype, zero_d):
     a = np.array(v if zero_d else [v], dtype=dtype)
     want = repr(av.tensor(a)).replace(", dtype=autograd_viz.float64", "")
     assert format_tensor(a) == want
+
+
+@given(st.floats(width=32), st.sampled_from([np.float32, np.float64]),
+       st.sampled_from([(), (1,)]))
+def test_one_value_preview_is_the_general_preview(v, dtype, shape):
+    """The direct path for one-element previews makes the Preview the general path makes."""
+    from autograd_viz.viz.preview import Snapshot, one_value_preview
+
+    a = np.full(shape, v, dtype=dtype)
+    general = Snapshot(a.shape, a.dtype.name, a, (False,) * a.ndim, None)
+    general._preview = None
+    text = repr(av.tensor(a)).replace(", dtype=autograd_viz.float64", "")  # the engine's
+    want = Preview(shape=list(shape), dtype=a.dtype.name, text=text, values=a.tolist())
+    assert one_value_preview(a) == want
+    assert snapshot(a).preview() == want and general.preview() == want
+
+
+def test_one_value_preview_leaves_other_arrays_to_the_general_path():
+    from autograd_viz.viz.preview import one_value_preview
+
+    for a in (np.ones((1, 1), np.float32), np.ones(1, np.float16), np.ones(1, np.int64),
+              np.ones(1, bool), np.ones(1, np.complex64)):
+        assert one_value_preview(a) is None
+        assert snapshot(a).preview().text == format_tensor(a)
 
 
 @pytest.mark.parametrize("shape", [(100,), (10, 30), (3, 40, 2), (7, 7, 7), (65,)])

@@ -50,6 +50,8 @@ class Snapshot:
     def preview(self) -> Preview:
         """The (cached) :class:`Preview` of these values."""
         p = self._preview
+        if p is None and self.array.size == 1:
+            p = self._preview = one_value_preview(self.array, self.dtype)
         if p is None:
             small = not any(self.cut)
             p = self._preview = Preview(
@@ -135,6 +137,22 @@ def as_snapshot(x: Any) -> Snapshot | None:
 
 
 _DTYPE_NAMES: dict = {}  # NumPy dtype -> its name (``dtype.name`` is slow, asked by the 1000)
+_FLOATS = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
+
+
+def one_value_preview(x: np.ndarray, dtype: str | None = None) -> Preview | None:
+    """The :class:`Preview` of a 0-d or 1-d float32/float64 array of one element, made
+    directly (the usual case: every gradient of a scalar chain); None for any other array.
+    Equal to ``as_snapshot(x).preview()`` made the general way (``dtype``: the tensor's
+    dtype name, where it is known)."""
+    name = _FLOATS.get(x.dtype)
+    if name is None or x.ndim > 1 or PRINT_OPTS.sci_mode is not None:
+        return None
+    if dtype is not None:
+        name = dtype
+    v = x.tolist()
+    text = f"tensor([{_fast_one(v[0])}])" if x.ndim else f"tensor({_fast_one(v)})"
+    return Preview(shape=list(x.shape), dtype=name, text=text, values=v)
 
 
 def preview_of(t: Any) -> Preview | None:

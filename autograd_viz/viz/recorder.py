@@ -29,7 +29,7 @@ from .model import (
     RetainCapture,
 )
 from .names import names_from_mapping, names_from_namespace
-from .preview import SMALL_NUMEL, Snapshot, as_snapshot, grab
+from .preview import SMALL_NUMEL, Snapshot, as_snapshot, grab, one_value_preview
 
 _ndarray = np.ndarray
 _weakref = weakref.ref
@@ -110,6 +110,10 @@ def _kept_all(xs: Any) -> list[Any]:
 
 
 def _pv(x: Any) -> Preview | None:
+    if type(x) is _ndarray and x.size == 1:
+        p = one_value_preview(x)
+        if p is not None:
+            return p
     s = as_snapshot(x)
     return None if s is None else s.preview()
 
