@@ -72,13 +72,22 @@ def magic_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str 
     shell.user_ns.update({"av": av, "x": x, "a": a, "b": b, "c": c})
     code = CELL.format(cycles=chain.CYCLES)
 
-    def run(src: str) -> None:
+    def run(src: str, cell_id: str | None = None) -> None:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            r = shell.run_cell(src, store_history=False)
+            r = shell.run_cell(src, store_history=False, cell_id=cell_id)
         if not r.success:
             raise RuntimeError(f"cell failed: {r.error_in_exec or r.error_before_exec}")
 
-    return {"plain": lambda: run(code), "magic": lambda: run("%%autograd\n" + code)}, None
+    clear = getattr(av.viz, "clear_svg_cache", lambda: None)
+
+    def new_cell() -> None:
+        clear()  # a new cell draws a graph not drawn before: dot runs
+        run("%%autograd\n" + code)
+
+    return {"plain": lambda: run(code), "magic": new_cell,
+            # as a kernel re-runs a cell (its id comes with the request): the cell's explorer
+            # is updated in place, and its unchanged drawing comes from the SVG cache
+            "magic_rerun": lambda: run("%%autograd\n" + code, cell_id="bench-cell")}, None
 
 
 # ------------------------------------------------------------------------------ DOT+SVG
