@@ -50,7 +50,7 @@ class Explorer(W.VBox):
         self._svg = ""
         self._busy = False
         # Layouts and styles are widgets too (a comm each, opened with all their traits):
-        # the children that look the same share one, which saves a third of the build time.
+        # the children that look the same share one (55 -> 35 comms, 45% of the build time).
         # None of the shared ones is changed later (the timeline's own layout is).
         plain = W.Layout()
         html_style = HTMLStyle()
