@@ -88,6 +88,13 @@ def _remember(key: tuple[str, str], svg: bytes) -> None:
             _svg_cache_size -= len(src) + len(old)
 
 
+def svg_cached(source: str) -> bool:
+    """Whether :func:`run_dot` has the SVG of ``source`` at hand (no ``dot`` process)."""
+    key = (find_dot(), source)
+    with _svg_cache_lock:
+        return key in _svg_cache
+
+
 def clear_svg_cache() -> None:
     """Forget every cached SVG render (the next drawing of each source runs ``dot``)."""
     global _svg_cache_size
@@ -104,10 +111,10 @@ class Drawing:
     to its summary and ``summaries`` describes them.
     """
 
-    def __init__(self, graph: Graph, options: dict[str, Any]) -> None:
+    def __init__(self, graph: Graph, options: dict[str, Any], body: DotBody | None = None) -> None:
         self.graph = graph
         self.options = dict(options)
-        self.body: DotBody = dot_body(graph, **self.options)
+        self.body: DotBody = dot_body(graph, **self.options) if body is None else body
         self.source: str = source_of(self.body.lines)
         self._svg: str | None = None
         self._problem: str | None = None
@@ -119,12 +126,7 @@ class Drawing:
         body = self.body.with_legend(on)
         if body is self.body:
             return self
-        other = Drawing.__new__(Drawing)
-        other.graph, other.body = self.graph, body
-        other.options = {**self.options, "legend": on}
-        other.source = source_of(body.lines)
-        other._svg = other._problem = other._text = None
-        return other
+        return Drawing(self.graph, {**self.options, "legend": on}, body)
 
     @property
     def hidden(self) -> dict[str, str]:
@@ -209,11 +211,9 @@ def render_svgs(drawings: list[Drawing]) -> None:
     """Render the SVG of several drawings at once: their ``dot`` processes run side by side
     (each drawing keeps its SVG, or its reason for text, as ``svg()`` would)."""
     todo = [d for d in drawings if d._svg is None and d._problem is None]
-    exe = find_dot()
-    with _svg_cache_lock:
-        known = [d for d in todo if (exe, d.source) in _svg_cache]
-    for d in known:  # cached: no process to wait for
-        d.svg()
+    for d in todo:
+        if svg_cached(d.source):  # no process to wait for
+            d.svg()
     todo = [d for d in todo if d._svg is None and d._problem is None]
     if len(todo) < 2:
         for d in todo:
