@@ -361,8 +361,10 @@ def test_text_of_huge_graphs_is_bounded():
 # -- the cache of SVG renders ---------------------------------------------------------------
 @pytest.fixture
 def dot_runs(monkeypatch):
-    """Count the ``dot`` processes started (each still runs the real Graphviz)."""
+    """Count the ``dot`` processes started (each still runs the real Graphviz; one per
+    drawing: the long-lived processes are tested in test_dotpipe.py)."""
     draw_mod = importlib.import_module("autograd_viz.viz.draw")
+    monkeypatch.setattr(draw_mod._dotpipe, "enabled", False)
     started = []
     real = draw_mod.subprocess.run
 

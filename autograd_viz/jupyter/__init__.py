@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..viz.draw import warm_up
 from .magic import AutogradMagics
 from .render import Recording, ShowOptions, drawing
 
@@ -30,6 +31,7 @@ def load_ipython_extension(ipython: Any) -> None:
         return
     magics = AutogradMagics(shell=ipython)  # joins shell.configurables: %config works
     ipython.register_magics(magics)
+    warm_up()  # Graphviz starts in the background while the first cell is written
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from . import _dotpipe
 from .collapse import Summary
 from .dot import DotBody, _coerce, dot_body, source_of
 from .model import Graph
@@ -50,7 +51,9 @@ def run_dot(source: str, fmt: str) -> bytes:
     SVG renders are cached by source (least recently used first out, at most
     :data:`SVG_CACHE_BYTES`): Graphviz output depends on nothing else, and re-running a cell,
     or switching a label toggle back, asks for the same drawing again (one ``dot`` process
-    costs 15 ms or more before it lays anything out).
+    costs 15 ms or more before it lays anything out). A new SVG is laid out by a long-lived
+    ``dot`` process where one can be used (``viz._dotpipe``: the same bytes, without the
+    start-up), else by a new one.
     """
     exe = find_dot()
     if exe is None:
@@ -62,6 +65,10 @@ def run_dot(source: str, fmt: str) -> bytes:
             if hit is not None:
                 _svg_cache.move_to_end(key)
                 return hit
+        svg = _dotpipe.render_svg(exe, source, TIMEOUT_S)
+        if svg is not None:
+            _remember(key, svg)
+            return svg
     proc = subprocess.run(
         [exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, timeout=TIMEOUT_S,
     )
@@ -93,6 +100,14 @@ def svg_cached(source: str) -> bool:
     key = (find_dot(), source)
     with _svg_cache_lock:
         return key in _svg_cache
+
+
+def warm_up() -> None:
+    """Start Graphviz's long-lived ``dot`` processes in the background (``%load_ext
+    autograd_viz`` does), so that the first drawing does not wait for one to start."""
+    exe = find_dot()
+    if exe is not None:
+        _dotpipe.warm_up(exe)
 
 
 def clear_svg_cache() -> None:

@@ -1,0 +1,251 @@
+"""Long-lived ``dot -Tsvg`` processes fed through pipes.
+
+Graphviz's ``dot`` reads graph after graph from its standard input and writes each SVG as
+soon as that graph is laid out. A ``dot`` process spends ~15 ms starting (loading its
+plugins and fonts) before it lays anything out, so :func:`render_svg` keeps up to
+:data:`MAX_PROCESSES` of them and hands each drawing to an idle one.
+
+The output of a graph that is not a process's first differs from a one-shot run in two
+places: an anonymous graph's generated title (so only named graphs are sent) and the outer
+group, ``id="page0,1_graph0"`` instead of ``id="graph0"`` (Graphviz carries its page count
+over). :func:`render_svg` undoes the latter, and every new process first lays out a probe
+graph twice and checks that its second render, so undone, is its first byte for byte; where
+it is not (another Graphviz), or anything goes wrong (an ``Error:`` on stderr, the process
+exiting, a program that is not Graphviz), the caller gets None and runs ``dot`` once per
+drawing as before, which also gives Graphviz's own error message.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import selectors
+import subprocess
+import threading
+import time
+
+#: How many long-lived ``dot`` processes are kept at most (drawings rendered side by side
+#: each take one).
+MAX_PROCESSES = 2
+#: A process is replaced after this many drawings (bounds whatever Graphviz keeps per graph).
+RENDERS_PER_PROCESS = 500
+#: Seconds a new process may take for its probe graph before pipes are given up for its
+#: program.
+PROBE_TIMEOUT_S = 10.0
+
+_END = b"</svg>\n"
+_PAGE_ID = re.compile(rb'<g id="page\d+,\d+_graph0" class="graph"')
+_PROBE = (
+    b'digraph probe { graph [rankdir=TB, fontname="Helvetica"]; node [shape=box, style="rounded,'
+    b'filled", fillcolor="#eef"]; subgraph cluster_a { label="c"; a [id="a", tooltip="t", '
+    b'label=<<b>a</b><br/>1.0>]; b [shape=ellipse, label="b\\n2"]; } a -> b [label="x", '
+    b'id="e"]; b -> c [style=dashed]; { rank=same; c; d } }\n'
+)
+# an anonymous graph is titled by a counter that runs on from graph to graph (``%3``, then
+# ``%3773``): only named graphs go through the pipes
+_NAMED = re.compile(r"\s*(?:strict\s+)?(?:di)?graph\s+[A-Za-z_][A-Za-z_0-9]*\s*\{")
+
+_lock = threading.Lock()
+_idle: dict[str, list[_Process]] = {}  # program path -> idle processes
+_live: dict[str, int] = {}  # program path -> processes started and not yet closed
+_unusable: set[str] = set()  # programs whose piped output failed the probe
+_owner = os.getpid()
+enabled = os.name == "posix"  # (select() on pipes)
+
+
+class _Process:
+    """One ``dot -Tsvg`` process; used by one thread at a time."""
+
+    def __init__(self, exe: str) -> None:
+        self.exe = exe
+        self.renders = 0
+        self.proc = subprocess.Popen(
+            [exe, "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, bufsize=0)
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            os.set_blocking(f.fileno(), False)
+
+    def render(self, source: bytes, timeout: float) -> bytes | None:
+        """The SVG of ``source`` (ending in a newline), or None when the process failed (it
+        is then closed); raises ``subprocess.TimeoutExpired`` (process killed) after
+        ``timeout`` seconds."""
+        p = self.proc
+        out: list[bytes] = []
+        tail = b""
+        err = b""
+        pending = memoryview(source)
+        sel = selectors.DefaultSelector()
+        try:
+            sel.register(p.stdout, selectors.EVENT_READ)
+            sel.register(p.stderr, selectors.EVENT_READ)
+            if pending:
+                sel.register(p.stdin, selectors.EVENT_WRITE)
+            deadline = time.monotonic() + timeout
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.close()
+                    raise subprocess.TimeoutExpired([self.exe, "-Tsvg"], timeout)
+                for key, _ in sel.select(left):
+                    f = key.fileobj
+                    if f is p.stdin:
+                        try:
+                            n = os.write(p.stdin.fileno(), pending[:65536])
+                        except BlockingIOError:
+                            continue
+                        except OSError:  # exited (a syntax error ends dot)
+                            self.close()
+                            return None
+                        pending = pending[n:]
+                        if not pending:
+                            sel.unregister(p.stdin)
+                        continue
+                    try:
+                        chunk = os.read(f.fileno(), 1 << 16)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:  # end of file: the process is gone
+                        self.close()
+                        return None
+                    if f is p.stderr:
+                        err += chunk
+                        if b"Error" in err:  # let a one-shot run report it
+                            self.close()
+                            return None
+                        continue
+                    out.append(chunk)
+                    tail = (tail + chunk)[-len(_END):]
+                    if tail == _END and not pending:
+                        self.renders += 1
+                        svg = b"".join(out)
+                        return _PAGE_ID.sub(b'<g id="graph0" class="graph"', svg, count=1)
+        finally:
+            sel.close()
+
+    def close(self) -> None:
+        """Let the process go (end of input; killed if it does not exit at once)."""
+        p = self.proc
+        if p.poll() is None:
+            try:
+                p.stdin.close()
+                p.wait(0.5)
+            except (OSError, subprocess.TimeoutExpired):
+                p.kill()
+                p.wait()
+        for f in (p.stdin, p.stdout, p.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+def _start(exe: str) -> _Process | None:
+    """A new process that passed the probe, or None (and the program marked unusable)."""
+    try:
+        w = _Process(exe)
+        first = w.render(_PROBE, PROBE_TIMEOUT_S)
+        second = w.render(_PROBE, PROBE_TIMEOUT_S) if first is not None else None
+    except (OSError, subprocess.TimeoutExpired):
+        first = second = None
+        w = None
+    if first is None or second != first:
+        if w is not None:
+            w.close()
+        with _lock:
+            _unusable.add(exe)
+        return None
+    return w
+
+
+def _acquire(exe: str) -> _Process | None:
+    global _owner
+    with _lock:
+        if os.getpid() != _owner:  # a forked child: the parent's processes are not ours
+            _idle.clear()
+            _live.clear()
+            _owner = os.getpid()
+        if exe in _unusable:
+            return None
+        idle = _idle.get(exe)
+        if idle:
+            return idle.pop()
+        if _live.get(exe, 0) >= MAX_PROCESSES:
+            return None
+        _live[exe] = _live.get(exe, 0) + 1
+    w = _start(exe)
+    if w is None:
+        _forget(exe)
+    return w
+
+
+def _forget(exe: str) -> None:
+    with _lock:
+        _live[exe] = max(0, _live.get(exe, 0) - 1)
+
+
+def _release(w: _Process) -> None:
+    if w.renders >= RENDERS_PER_PROCESS:
+        w.close()
+        _forget(w.exe)
+        return
+    with _lock:
+        if os.getpid() == _owner:
+            _idle.setdefault(w.exe, []).append(w)
+            return
+    w.close()
+
+
+def render_svg(exe: str, source: str, timeout: float) -> bytes | None:
+    """The SVG of ``source`` from a long-lived ``exe -Tsvg`` process, or None where none can
+    be used (all busy, pipes unusable for this program, or the process failed on this
+    source): the caller then runs ``dot`` once. Raises ``subprocess.TimeoutExpired``."""
+    if not enabled or not _NAMED.match(source):
+        return None
+    w = _acquire(exe)
+    if w is None:
+        return None
+    data = source.encode("utf-8")
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    try:
+        svg = w.render(data, timeout)
+    except BaseException:
+        w.close()
+        _forget(exe)
+        raise
+    if svg is None:
+        _forget(exe)
+        return None
+    _release(w)
+    return svg
+
+
+def warm_up(exe: str, n: int = MAX_PROCESSES) -> threading.Thread | None:
+    """Start ``n`` processes in a background thread (so that the first drawing does not wait
+    for one); returns the thread, or None when pipes are off or unusable for ``exe``."""
+    if not enabled or exe in _unusable:
+        return None
+
+    def start() -> None:
+        got = [w for w in (_acquire(exe) for _ in range(n)) if w is not None]
+        for w in got:
+            _release(w)
+
+    t = threading.Thread(target=start, name="autograd_viz-dot-warm-up", daemon=True)
+    t.start()
+    return t
+
+
+def shutdown() -> None:
+    """Close every idle process (a busy one is kept when its drawing is done)."""
+    with _lock:
+        mine = os.getpid() == _owner
+        todo = [w for ws in _idle.values() for w in ws] if mine else []
+        _idle.clear()
+        for w in todo:
+            _live[w.exe] = max(0, _live.get(w.exe, 0) - 1)
+    for w in todo:
+        w.close()
+
+
+atexit.register(shutdown)
