@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import shutil
 import subprocess
 import time
@@ -80,9 +81,13 @@ def magic_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str 
 
     clear = getattr(av.viz, "clear_svg_cache", lambda: None)
 
+    count = itertools.count()
+
     def new_cell() -> None:
         clear()  # a new cell draws a graph not drawn before: dot runs
-        run("%%autograd\n" + code)
+        # a new cell id, as Jupyter sends one with each cell (the magic keeps the explorers
+        # of the last ``max_explorers`` cells for their re-runs, and closes older ones)
+        run("%%autograd\n" + code, cell_id=f"bench-new-{next(count)}")
 
     return {"plain": lambda: run(code), "magic": new_cell,
             # as a kernel re-runs a cell (its id comes with the request): the cell's explorer

@@ -193,6 +193,19 @@ def test_out_stores_the_recording(ip):
     assert repr(rec).startswith("Recording(") and not ADDRESS.search(repr(rec))
 
 
+def test_only_out_keeps_the_recorder(ip):
+    from autograd_viz import viz
+
+    run(ip, "%%autograd --static --out rec\n" + SEED)
+    assert isinstance(ip.user_ns["rec"].recorder, viz.Recorder)
+    assert ip.user_ns["rec"].recorder.graph().to_json() == ip.user_ns["rec"].graph.to_json()
+    run(ip, "%%autograd\n" + SEED, cell_id="kept-cell")
+    kept = magics(ip)._explorers["kept-cell"].recording
+    # the explorer kept for this cell's re-runs holds the graph, not every recorded event
+    assert kept is magics(ip).last and kept.recorder is None
+    assert kept.graph.tensor("y").value.text == "tensor(18.)"
+
+
 def test_hooks_that_print(ip):
     src = SEED.replace(
         "l3 = l2 * w2",

@@ -139,7 +139,7 @@ class AutogradMagics(Magics):
             rec.mark_incomplete(error)
         rec.name_from_namespace(shell.user_ns)
         graph = rec.graph()
-        recording = Recording(graph, rec, opts, error)
+        recording = Recording(graph, rec if args.out else None, opts, error)
         self.last = recording
         if args.out:
             shell.user_ns[args.out] = recording

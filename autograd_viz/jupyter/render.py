@@ -244,8 +244,10 @@ class Recording:
     """What one ``%%autograd`` cell recorded (``--out NAME`` stores it as ``NAME``).
 
     ``graph`` is the :class:`~autograd_viz.viz.Graph`; ``recorder`` the
-    :class:`~autograd_viz.viz.Recorder`; ``options`` the :class:`ShowOptions` used;
-    ``error`` the exception the cell raised (or None); ``explorer`` the widget (or None).
+    :class:`~autograd_viz.viz.Recorder` (``%%autograd`` keeps it only for ``--out``: the
+    explorers kept for re-run cells need the graph, not every recorded event); ``options``
+    the :class:`ShowOptions` used; ``error`` the exception the cell raised (or None);
+    ``explorer`` the widget (or None).
     Displays itself as the static drawing (SVG and text).
     """
 
