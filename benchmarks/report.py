@@ -66,6 +66,8 @@ def summary_rows(R: dict, before: dict | None = None) -> list[dict[str, Any]]:
                          "ratio": None, "target": "-", "met": None, "before": None})
             continue
         svg = d["svg_note"] if d["svg_s"] is None else f"{d['svg_s'] * 1e3:.0f}"
+        if d.get("svg_pipe_s") is not None:
+            svg += f" (long-lived dot {d['svg_pipe_s'] * 1e3:.1f})"
         rows.append({"label": label, "unit": "ms",
                      "value": f"DOT {d['dot_s'] * 1e3:.1f}, SVG {svg} ({d['nodes']} nodes)",
                      "ratio": None, "target": "DOT < 1000 ms" if int(n) > 1000 else "-",
@@ -244,16 +246,22 @@ def markdown(R: dict, before: dict | None = None) -> str:
     out += ["", "## (8) DOT + SVG", "",
             "A recorded chain graph of about N nodes (tensors + ops); DOT = `viz.dot_source` "
             "with default options (above 300 nodes long chains collapse into summary nodes); "
-            "SVG = Graphviz `dot -Tsvg` on that source.", "",
-            "| graph | nodes | DOT lines | record + graph() s | DOT ms | SVG ms |",
-            "|---|---|---|---|---|---|"]
+            "SVG = Graphviz `dot -Tsvg` on that source, one new process per drawing; "
+            "long-lived: the same SVG from a `dot` process already running (as drawings are "
+            "made now, `viz/_dotpipe.py`).", "",
+            "| graph | nodes | DOT lines | record + graph() s | DOT ms | SVG ms | SVG ms, "
+            "long-lived dot |",
+            "|---|---|---|---|---|---|---|"]
     for n, d in R["dot"].items():
         if "skipped" in d:
-            out.append(f"| {n} | skipped: {d['skipped']} | | | | |")
+            out.append(f"| {n} | skipped: {d['skipped']} | | | | | |")
         else:
             svg = d["svg_note"] if d["svg_s"] is None else f"{d['svg_s'] * 1e3:.0f}"
+            pipe = d.get("svg_pipe_s")
+            pipe = "-" if pipe is None else f"{pipe * 1e3:.1f}"
             out.append(f"| ~{n} | {d['nodes']} | {d['dot_lines']} | "
-                       f"{d['record_and_graph_s']:.2f} | {d['dot_s'] * 1e3:.1f} | {svg} |")
+                       f"{d['record_and_graph_s']:.2f} | {d['dot_s'] * 1e3:.1f} | {svg} | "
+                       f"{pipe} |")
     mem = R["memory"]
     mib = 2**20
     out += ["", "## Memory", "",

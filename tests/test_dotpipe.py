@@ -204,3 +204,21 @@ def test_a_forked_child_starts_its_own_processes():
     assert got == one_shot("digraph g { forked }\n")
     assert idle_pids() == parent  # the parent's process was not used by the child
     assert _dotpipe.render_svg(DOT, "digraph g { b }", 60) == one_shot("digraph g { b }\n")
+
+
+def test_a_source_with_two_graphs_never_shifts_output_onto_the_next_drawing():
+    two = "digraph g { a -> b }\ndigraph h { c -> d }\n"
+    assert _dotpipe.render_svg(DOT, two, 60) is None  # (a one-shot run draws it)
+    d = viz.draw(small_graph(), extra=["}", "digraph injected { z"])
+    d.svg()  # whatever Graphviz makes of it, one-shot
+    nxt = viz.draw(small_graph(), rankdir="LR")
+    assert nxt.svg().encode() == draw_mod._GENERATED.sub(
+        "", one_shot(nxt.source).decode()).encode()
+    assert _dotpipe.render_svg(DOT, "digraph g { q }", 60) == one_shot("digraph g { q }\n")
+
+
+def test_a_node_named_like_the_end_marker_is_drawn_right():
+    s = "digraph g { __autograd_viz_end__ -> b }"
+    got = _dotpipe.render_svg(DOT, s, 60)
+    assert got in (None, one_shot(s + "\n"))
+    assert draw_mod.run_dot(s, "svg") == one_shot(s + "\n")

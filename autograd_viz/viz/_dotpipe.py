@@ -35,6 +35,11 @@ RENDERS_PER_PROCESS = 200
 PROBE_TIMEOUT_S = 10.0
 
 _END = b"</svg>\n"
+# an empty graph sent after each drawing: its SVG, whose title is this name, marks the end
+# of the drawing's output (a source holding two graphs cannot shift one drawing's SVG onto
+# the next request)
+_MARK = b"digraph __autograd_viz_end__ {}\n"
+_MARK_TITLE = b"<title>__autograd_viz_end__</title>"
 _PAGE_ID = re.compile(rb'<g id="page\d+,\d+_graph0" class="graph"')
 _PROBE = (
     b'digraph probe { graph [rankdir=TB, fontname="Helvetica"]; node [shape=box, style="rounded,'
@@ -67,14 +72,14 @@ class _Process:
             os.set_blocking(f.fileno(), False)
 
     def render(self, source: bytes, timeout: float) -> bytes | None:
-        """The SVG of ``source`` (ending in a newline), or None when the process failed (it
-        is then closed); raises ``subprocess.TimeoutExpired`` (process killed) after
-        ``timeout`` seconds."""
+        """The SVG of ``source`` (ending in a newline), or None when the process failed or the
+        output was not one SVG (the process is then closed); raises
+        ``subprocess.TimeoutExpired`` (process killed) after ``timeout`` seconds."""
         p = self.proc
         out: list[bytes] = []
         tail = b""
         err = b""
-        pending = memoryview(source)
+        pending = memoryview(source + _MARK)
         sel = selectors.DefaultSelector()
         try:
             sel.register(p.stdout, selectors.EVENT_READ)
@@ -117,8 +122,16 @@ class _Process:
                     out.append(chunk)
                     tail = (tail + chunk)[-len(_END):]
                     if tail == _END and not pending:
+                        data = b"".join(out)
+                        last = data.rfind(b"<?xml")
+                        if data.find(_MARK_TITLE, last) < 0:
+                            out = [data]
+                            continue  # the drawing's own SVG; the marker's comes next
                         self.renders += 1
-                        svg = b"".join(out)
+                        svg = data[:last]
+                        if not svg.endswith(_END) or svg.find(b"<?xml", 1) >= 0:
+                            self.close()  # not one SVG: the source held several graphs
+                            return None
                         return _PAGE_ID.sub(b'<g id="graph0" class="graph"', svg, count=1)
         finally:
             sel.close()
