@@ -3,7 +3,8 @@
 Graphviz's ``dot`` reads graph after graph from its standard input and writes each SVG as
 soon as that graph is laid out. A ``dot`` process spends ~15 ms starting (loading its
 plugins and fonts) before it lays anything out, so :func:`render_svg` keeps up to
-:data:`MAX_PROCESSES` of them and hands each drawing to an idle one.
+:data:`MAX_PROCESSES` of them and hands each drawing to an idle one, followed by an empty
+marker graph whose SVG tells where the drawing's output ends.
 
 The output of a graph that is not a process's first differs from a one-shot run in two
 places: an anonymous graph's generated title (so only named graphs are sent) and the outer
@@ -155,13 +156,13 @@ class _Process:
 
 def _start(exe: str) -> _Process | None:
     """A new process that passed the probe, or None (and the program marked unusable)."""
+    w = None
     try:
         w = _Process(exe)
         first = w.render(_PROBE, PROBE_TIMEOUT_S)
         second = w.render(_PROBE, PROBE_TIMEOUT_S) if first is not None else None
     except (OSError, subprocess.TimeoutExpired):
         first = second = None
-        w = None
     if first is None or second != first:
         if w is not None:
             w.close()
