@@ -222,3 +222,20 @@ def test_a_node_named_like_the_end_marker_is_drawn_right():
     got = _dotpipe.render_svg(DOT, s, 60)
     assert got in (None, one_shot(s + "\n"))
     assert draw_mod.run_dot(s, "svg") == one_shot(s + "\n")
+
+
+def test_an_interrupt_mid_drawing_kills_that_process(monkeypatch):
+    _dotpipe.render_svg(DOT, "digraph g { a }", 60)
+    (w,) = _dotpipe._idle[DOT]
+
+    class Interrupted(_dotpipe.selectors.DefaultSelector):
+        def select(self, timeout=None):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_dotpipe.selectors, "DefaultSelector", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _dotpipe.render_svg(DOT, "digraph g { b }", 60)
+    monkeypatch.undo()
+    assert w.proc.poll() is not None  # killed, not left half-way through a drawing
+    assert idle_pids() == [] and _dotpipe._live.get(DOT, 0) == 0
+    assert _dotpipe.render_svg(DOT, "digraph g { c }", 60) == one_shot("digraph g { c }\n")

@@ -85,13 +85,12 @@ class _Process:
         try:
             sel.register(p.stdout, selectors.EVENT_READ)
             sel.register(p.stderr, selectors.EVENT_READ)
-            if pending:
-                sel.register(p.stdin, selectors.EVENT_WRITE)
+            sel.register(p.stdin, selectors.EVENT_WRITE)
             deadline = time.monotonic() + timeout
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    self.close()
+                    self.close(kill=True)
                     raise subprocess.TimeoutExpired([self.exe, "-Tsvg"], timeout)
                 for key, _ in sel.select(left):
                     f = key.fileobj
@@ -137,16 +136,19 @@ class _Process:
         finally:
             sel.close()
 
-    def close(self) -> None:
-        """Let the process go (end of input; killed if it does not exit at once)."""
+    def close(self, kill: bool = False) -> None:
+        """Let the process go (end of input; killed if it does not exit at once, or at once
+        with ``kill``)."""
         p = self.proc
-        if p.poll() is None:
+        if p.poll() is None and not kill:
             try:
                 p.stdin.close()
                 p.wait(0.5)
             except (OSError, subprocess.TimeoutExpired):
-                p.kill()
-                p.wait()
+                pass
+        if p.poll() is None:
+            p.kill()
+            p.wait()
         for f in (p.stdin, p.stdout, p.stderr):
             try:
                 f.close()
@@ -224,8 +226,8 @@ def render_svg(exe: str, source: str, timeout: float) -> bytes | None:
         data += b"\n"
     try:
         svg = w.render(data, timeout)
-    except BaseException:
-        w.close()
+    except BaseException:  # (a timeout, or an interrupt mid-drawing)
+        w.close(kill=True)
         _forget(exe)
         raise
     if svg is None:
