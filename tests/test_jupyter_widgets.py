@@ -210,7 +210,9 @@ def test_toggles_rerender_the_svg(sent):
     assert "self" in ex.canvas.svg  # saved-tensor edge labels
     ex.rankdir.value = "LR"
     assert rec.options.rankdir == "LR" and ex.canvas.rankdir == "LR"
-    # the static bundle follows the options too
+    # after a toggle only the canvas is laid out; the static bundle, when it is asked for
+    # again, follows the options too
+    assert rec.drawing()._svg is None
     assert "tensor(18.)" not in ex._repr_mimebundle_()["image/svg+xml"]
 
 

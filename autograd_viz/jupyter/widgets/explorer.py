@@ -164,16 +164,17 @@ class Explorer(W.VBox):
         self._show_step(self.slider.value)
         self.inspector.value = panels.inspector_html(g, None)
 
-    def _render(self) -> None:
+    def _render(self, static_too: bool = True) -> None:
         rec = self._recording
         if rec is None:
             return
         # the static drawing (with its legend) is what the cell's saved output carries; the
         # canvas has its own HTML legend: the same drawing without Graphviz's. Lay both out
-        # at once.
+        # at once, before the explorer is displayed; after a toggle only the canvas changes
+        # (the static one is laid out if the explorer is displayed again)
         full = rec.drawing()
         d = full.with_legend(False)
-        render_svgs([d, full])
+        render_svgs([d, full] if static_too else [d])
         svg = d.svg()
         if svg is None:  # no Graphviz: show the text rendering instead
             import html
@@ -195,7 +196,7 @@ class Explorer(W.VBox):
         rec = self._recording
         rec.options = rec.options.replace(**changes)
         rec._drawing = None
-        self._render()
+        self._render(static_too=False)
         self._show_step(self.slider.value)  # what is collapsed may have changed
 
     def _on_select(self, change: dict) -> None:
