@@ -268,6 +268,45 @@ def test_wide_graph_collapses_far_from_the_outputs():
     assert "nodes collapsed" in src and "AddBackward0 ×" in src
 
 
+def test_layout_cost_breaks_cycles_as_dot_does():
+    from autograd_viz.viz.collapse import _Graph
+
+    # a chain x0 -> ... -> x20 (ranks 0..20) and a leaf L feeding x5, x10, x15 and x20: L
+    # sits just below x5 and its other edges span 5, 10 and 15 virtual nodes
+    chain = [(f"x{i}", f"x{i + 1}") for i in range(20)]
+    feeds = [("L", f"x{i}") for i in (5, 10, 15, 20)]
+    nodes = [f"x{i}" for i in range(21)] + ["L"]
+    assert _Graph(nodes, chain + feeds).cost() == 22 + 30
+    # an op that saved its own output draws an edge back to it: a two-node cycle, which dot
+    # turns round; it must not hide the rest of the graph from the estimate
+    assert _Graph(nodes, chain + feeds + [("x20", "x19")]).cost() == 22 + 30
+    assert _Graph(nodes, chain + feeds + [("x20", "x0")]).cost() == 22 + 30 + 19
+
+
+def test_saved_tensors_of_a_long_recorded_chain_stay_within_the_layout_budget():
+    # each tanh saves its output (a cycle in the drawing) and the three shared leaves feed
+    # every step: the drawing with saved tensors once kept 299 nodes whose layout took
+    # Graphviz minutes; it must be collapsed as far as its (labelled) budget says
+    import autograd_viz as av
+    from autograd_viz.viz.collapse import _Graph, default_max_cost
+
+    a, b, c = (av.tensor(v, requires_grad=True) for v in (0.5, 0.1, 0.2))
+    x = av.tensor([1.0], requires_grad=True)
+    with viz.record() as rec:
+        y = x
+        for _ in range(50):
+            y = (y * a + b).tanh() - c
+        y.sum().backward()
+    g = rec.graph()
+    for saved in (False, True):
+        src = viz.dot_source(g, show_saved=saved, legend=False)
+        nodes = _nodes(src)
+        edges = re.findall(r"^\t(\w+) -> (\w+)", src, re.M)
+        assert _Graph(nodes, edges).cost() <= default_max_cost(300, labelled=saved)
+        assert "nodes collapsed" in src and len(nodes) < 100
+    assert 'label=<result>' in src  # the saved outputs are still drawn
+
+
 def test_named_and_hooked_tensors_survive_collapse():
     g = chain_graph(3000)
     g.tensors[3001].name = "middle"

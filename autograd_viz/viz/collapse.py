@@ -3,7 +3,9 @@
 Two measures must fit: the number of drawn nodes (``max_nodes``) and the layout cost, which
 is the drawn nodes plus the virtual nodes ``dot`` inserts along edges spanning several ranks
 (a leaf shared by ops far apart costs far more than its one node; ``dot``'s time grows much
-faster than linearly in that cost).
+faster than linearly in that cost). Cycles (an op and the output it saved, when saved
+tensors are drawn) are broken before ranking, as ``dot`` breaks them, and labelled edges get
+half the budget (:func:`default_max_cost`).
 
 1. Long chains (nodes with exactly one core predecessor and one core successor) lose their
    middle, keeping ``keep_ends`` nodes at each end; longest chains first, until the node
@@ -99,25 +101,68 @@ class _Graph:
 
     def cost(self) -> int:
         """Drawn nodes plus the virtual nodes of edges spanning ranks (ranks: longest path,
-        then every node pulled up to just below its first consumer, as ``dot`` would)."""
-        units, succ, pred = self.units()
-        indeg = {u: len(pred[u]) for u in units}
+        then every node pulled up to just below its first consumer, as ``dot`` would; a
+        cycle, such as an op and the output it saved, is broken first as ``dot`` breaks it,
+        by turning round the edges that a depth-first search finds going back)."""
+        units, succ, _ = self.units()
+        back = _back_edges(units, succ)
+        fwd = {u: [v for v in succ[u] if (u, v) not in back] for u in units} if back else succ
+        indeg = dict.fromkeys(units, 0)
+        for u in units:
+            for v in fwd[u]:
+                indeg[v] += 1
         order = [u for u in units if indeg[u] == 0]
         rank = dict.fromkeys(units, 0)
         i = 0
         while i < len(order):
             u = order[i]
             i += 1
-            for v in succ[u]:
+            for v in fwd[u]:
                 rank[v] = max(rank[v], rank[u] + 1)
                 indeg[v] -= 1
                 if indeg[v] == 0:
                     order.append(v)
         for u in reversed(order):
-            if succ[u]:
-                rank[u] = min(rank[v] for v in succ[u]) - 1
+            if fwd[u]:
+                rank[u] = min(rank[v] for v in fwd[u]) - 1
         virtual = sum(max(0, abs(rank[v] - rank[u]) - 1) for u in units for v in succ[u])
         return len(units) + virtual
+
+
+def _back_edges(units: list[str], succ: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """Edges that close a cycle, found by a depth-first search from each unvisited unit in
+    order (without a cycle: none)."""
+    state: dict[str, int] = {}  # 1: on the search path, 2: done
+    back: set[tuple[str, str]] = set()
+    for root in units:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(succ[root]))]
+        while stack:
+            u, it = stack[-1]
+            for v in it:
+                s = state.get(v)
+                if s is None:
+                    state[v] = 1
+                    stack.append((v, iter(succ[v])))
+                    break
+                if s == 1:
+                    back.add((u, v))
+            else:
+                state[u] = 2
+                stack.pop()
+    return back
+
+
+def default_max_cost(max_nodes: int, labelled: bool = False) -> int:
+    """The layout cost allowed for ``max_nodes`` drawn nodes: ``MIN_COST`` or
+    ``COST_PER_NODE * max_nodes``, whichever is larger; half that where many edges carry
+    labels (``dot`` then doubles every edge's rank span and lays the labels out as nodes:
+    a 93-node chain drawing with its saved tensors' labelled edges took 1.0 s against
+    0.08 s without)."""
+    cost = max(MIN_COST, COST_PER_NODE * max_nodes)
+    return cost // 2 if labelled else cost
 
 
 def collapse(
@@ -139,7 +184,7 @@ def collapse(
     if keep_ends is None:
         keep_ends = max(2, min(12, max_nodes // 25))
     if max_cost is None:
-        max_cost = max(MIN_COST, COST_PER_NODE * max_nodes)
+        max_cost = default_max_cost(max_nodes)
     g = _Graph(nodes, edges)
     if total <= max_nodes and g.cost() <= max_cost:
         return Collapsed({}, [], total)

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import labels
 from ._gc import paused
-from .collapse import Collapsed, Summary, collapse
+from .collapse import Collapsed, Summary, collapse, default_max_cost
 from .model import Graph, TensorNode
 
 FONT = "Helvetica"
@@ -241,7 +241,9 @@ def _dot_body(
             return o.name if o is not None else f"{tensor_kind(tensors[n])} tensor"
 
         pairs = [(e.src, e.dst) for e in edges]
-        col = collapse(order, pairs, group, peripheral, max_nodes, keep=keep)
+        # (saved-tensor edges are labelled: a tighter layout budget)
+        col = collapse(order, pairs, group, peripheral, max_nodes, keep=keep,
+                       max_cost=default_max_cost(max_nodes, labelled=show_saved))
     else:
         col = Collapsed({}, [], len(order))
     hidden = col.hidden
