@@ -1,8 +1,10 @@
 """The graph model on its own: previews formatted like torch, JSON round trips, look-ups."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -48,6 +50,46 @@ def test_small_preview_prints_like_the_engine(a):
 def test_fast_vector_path_matches_engine_printer(vals):
     a = np.array(vals, dtype=np.float32)
     assert format_tensor(a) == repr(av.tensor(a))
+
+
+special32 = any32 | st.sampled_from([0.0, -0.0, 1e8, 1e8 + 8, 1e-4, 9.9e-5, 123.0, 7.0])
+
+
+@settings(max_examples=300)
+@given(hnp.arrays(st.sampled_from([np.float32, np.float64]),
+                  hnp.array_shapes(min_dims=2, max_dims=2, max_side=9), elements=special32))
+def test_fast_matrix_path_matches_engine_printer(a):
+    """Matrices (most weight and gradient previews) print as the engine prints them."""
+    assert format_tensor(a) == _engine_print(a)
+
+
+@settings(max_examples=150, deadline=None)
+@given(hnp.arrays(st.sampled_from([np.float32, np.float64]),
+                  st.tuples(st.integers(1, 40), st.integers(1, 40)) | st.tuples(
+                      st.integers(65, 300)), elements=special32))
+def test_summarised_matrix_preview_matches_engine_printer(a):
+    """Above SMALL_NUMEL a vector or matrix preview prints its edges as the engine prints a tensor
+    above its threshold (edges around ``...``, the format measured on the edges only)."""
+    if a.size <= SMALL_NUMEL:
+        return
+    with _threshold(SMALL_NUMEL):
+        want = _engine_print(a)
+    assert preview_array(a).text == want
+
+
+def _engine_print(a):
+    """The engine's print of ``a`` without the dtype suffix float64 tensors carry."""
+    return re.sub(r",\s*dtype=autograd_viz\.float64\)$", ")", repr(av.tensor(a)))
+
+
+@contextlib.contextmanager
+def _threshold(n):
+    old = _tensor_str.PRINT_OPTS.threshold
+    _tensor_str.PRINT_OPTS.threshold = n
+    try:
+        yield
+    finally:
+        _tensor_str.PRINT_OPTS.threshold = old
 
 
 @given(st.floats(width=32) | st.sampled_from([0.0, -0.0, 1e8, 1e8 + 8, 1e-4, 9.9e-5, 123.0]),
@@ -224,3 +266,20 @@ def test_histogram_of_large_arrays_counts_like_numpy(kind):
     counts, edges = np.histogram(d, bins=len(h.counts), range=(d.min(), d.max()))
     assert h.counts == counts.tolist() and sum(h.counts) == n
     np.testing.assert_allclose(h.edges, edges)
+
+
+@pytest.mark.parametrize("a", [
+    np.full((10, 10), 4.5036e15, np.float32),  # one value whose ulp is above 0.5
+    np.full(100, 3.4e38, np.float32),  # near float32's largest
+    np.array([-1.7e308, 1.7e308] * 40),  # max - min overflows float64
+    np.full(100, 1e-300),
+])
+def test_histograms_of_extreme_values(a):
+    """Large tensors of one huge value, or spanning float64's whole range, still preview
+    (their histogram once divided by a zero or infinite range)."""
+    p = preview_array(a)
+    h = p.hist
+    assert sum(h.counts) == a.size and len(h.edges) == HIST_BINS + 1
+    assert all(math.isfinite(x) for x in h.edges) and h.edges == sorted(h.edges)
+    assert h.edges[0] <= float(a.min()) and float(a.max()) <= h.edges[-1]
+    assert p.text.startswith("tensor([")

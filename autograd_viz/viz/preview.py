@@ -208,14 +208,23 @@ def _hist(data: Any, stats: Stats | None, bins: int = HIST_BINS) -> Hist | None:
             if d.size == 0:
                 return None
             lo, hi = float(d.min()), float(d.max())
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
+        if lo == hi:  # one value: a bin range around it (wider than its ulp when large)
+            pad = max(0.5, abs(lo) * 2.0**-20)
+            lo, hi = lo - pad, hi + pad
+        # values near both ends of the float64 range: hi - lo overflows, so bin the halves
+        # (exact) and double the edges
+        halve = not math.isfinite(hi - lo)
+        if halve:
+            d, lo, hi = d * 0.5, lo * 0.5, hi * 0.5
         if xp is np:
-            return _binned(d, lo, hi, bins)
+            h = _binned(d, lo, hi, bins)
+            return Hist(h.counts, [2.0 * x for x in h.edges]) if halve else h
         counts, edges = xp.histogram(d, bins=bins, range=(lo, hi))
     if xp is not np:
         counts, edges = xp.asnumpy(counts), xp.asnumpy(edges)
-    return Hist(counts=[int(c) for c in counts.tolist()], edges=[float(x) for x in edges.tolist()])
+    scale = 2.0 if halve else 1.0
+    return Hist(counts=[int(c) for c in counts.tolist()],
+                edges=[scale * float(x) for x in edges.tolist()])
 
 
 _BUFFERS = threading.local()
@@ -259,8 +268,13 @@ def format_tensor(a: np.ndarray, cut: tuple[bool, ...] | None = None) -> str:
     if a.dtype == np.float16:
         a = a.astype(np.float32)
     summarize = bool(cut) and any(cut)
-    if not summarize and a.ndim <= 1 and a.dtype.kind == "f" and PRINT_OPTS.sci_mode is None:
-        return _fast_vector(a.tolist())
+    if a.dtype.kind == "f" and PRINT_OPTS.sci_mode is None:
+        if a.ndim == 0 or (a.ndim == 1 and not summarize):
+            return _fast_vector(a.tolist())
+        if a.ndim == 1:
+            return _fast_edges(a.tolist())
+        if a.ndim == 2:
+            return _fast_matrix(a.tolist(), summarize)
     fmt = _Formatter(_summarized(a) if summarize else a, a.dtype.kind == "f")
     return "tensor(" + _str_fmt(a, 7, summarize, fmt) + ")"
 
@@ -272,34 +286,75 @@ def _fast_vector(vals: Any) -> str:
     if scalar or len(vals) == 1:  # one value: its own width, no padding (most previews)
         one = _fast_one(vals if scalar else vals[0])
         return f"tensor({one})" if scalar else f"tensor([{one}])"
+    strs, width = _float_strings(vals)
+    return "tensor(" + _row(strs, width, 7) + ")"
+
+
+def _fast_edges(vals: list[float]) -> str:
+    """:func:`_fast_vector` of a summarised vector: its edges around ``...`` (its middle,
+    such as a snapshot's placeholder, neither printed nor measured)."""
+    e = PRINT_OPTS.edgeitems
+    if len(vals) <= 2 * e:
+        return _fast_vector(vals)
+    strs, width = _float_strings(vals[:e] + vals[-e:])
+    return "tensor(" + _row(strs[:e] + [" ..."] + strs[e:], width, 7) + ")"
+
+
+def _fast_matrix(rows: list[list[float]], summarize: bool) -> str:
+    """The engine's printer for a 2-d float array given as nested Python floats; with
+    ``summarize``, a dimension longer than twice ``edgeitems`` is printed as its edges around
+    ``...`` (its middle entries, such as a snapshot's placeholder, are neither printed nor
+    measured). Tested equal to the engine's output."""
+    e = PRINT_OPTS.edgeitems
+    cut_rows = summarize and len(rows) > 2 * e
+    if cut_rows:
+        rows = rows[:e] + rows[-e:]
+    n = len(rows[0])
+    cut_cols = summarize and n > 2 * e
+    flat: list[float] = []
+    for r in rows:
+        flat += r[:e] + r[-e:] if cut_cols else r
+    strs, width = _float_strings(flat)
+    k = 2 * e if cut_cols else n
+    text = []
+    for i in range(0, len(strs), k):
+        row = strs[i : i + k]
+        text.append(_row(row[:e] + [" ..."] + row[e:] if cut_cols else row, width, 8))
+    if cut_rows:
+        text.insert(e, "...")
+    return "tensor([" + (",\n" + " " * 8).join(text) + "])"
+
+
+def _row(strs: list[str], width: int, indent: int) -> str:
+    """One bracketed row of printed values (``_vector_str``), wrapped at the line width."""
+    per_line = max(1, (PRINT_OPTS.linewidth - indent) // (width + 2))
+    if len(strs) <= per_line:
+        return "[" + ", ".join(strs) + "]"
+    lines = [", ".join(strs[i : i + per_line]) for i in range(0, len(strs), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _float_strings(vals: list[float]) -> tuple[list[str], int]:
+    """Each value as the engine's float formatter (``_Formatter``) prints it in a tensor of
+    these values, padded to their common width, and that width (each value formatted once)."""
     p = PRINT_OPTS.precision
-    nz = [v for v in vals if v != 0 and math.isfinite(v)]
-    int_mode, sci, width = True, False, 1
+    finite = math.isfinite
+    nz = [v for v in vals if v != 0 and finite(v)]
     if nz:
         absv = [abs(v) for v in nz]
         mn, mx = min(absv), max(absv)
         int_mode = all(v.is_integer() for v in nz)
-        if int_mode and not (mx / mn > 1000.0 or mx > 1.0e8):
-            width = max(len(f"{v:.0f}") + 1 for v in nz)
-        elif int_mode or mx / mn > 1000.0 or mx > 1.0e8 or mn < 1.0e-4:
-            sci = True
-            width = max(len(f"{v:.{p}e}") for v in nz)
+        wide = mx / mn > 1000.0 or mx > 1.0e8
+        if int_mode and not wide:
+            strs = [f"{v:.0f}." if finite(v) else f"{v:.0f}" for v in vals]
+        elif int_mode or wide or mn < 1.0e-4:
+            strs = [f"{v:.{p}e}" for v in vals]
         else:
-            width = max(len(f"{v:.{p}f}") for v in nz)
-
-    def fmt(v: float) -> str:
-        if sci:
-            r = f"{v:{width}.{p}e}"
-        elif int_mode:
-            r = f"{v:.0f}" + ("." if math.isfinite(v) else "")
-        else:
-            r = f"{v:.{p}f}"
-        return " " * (width - len(r)) + r
-
-    data = [fmt(v) for v in vals]
-    per_line = max(1, (PRINT_OPTS.linewidth - 7) // (width + 2))
-    rows = [", ".join(data[i : i + per_line]) for i in range(0, len(data), per_line)]
-    return "tensor([" + (",\n" + " " * 8).join(rows) + "])"
+            strs = [f"{v:.{p}f}" for v in vals]
+        width = max(len(t) for t, v in zip(strs, vals) if v != 0 and finite(v))
+        return [t.rjust(width) for t in strs], width
+    # no finite non-zero value: integer mode, width 1
+    return [f"{v:.0f}." if finite(v) else f"{v:.0f}" for v in vals], 1
 
 
 def _fast_one(v: float) -> str:
