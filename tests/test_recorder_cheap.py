@@ -84,3 +84,37 @@ def test_a_flat_log_flushed_anywhere_gives_the_same_graph(monkeypatch, flush):
     monkeypatch.setattr(viz.Recorder, "FLUSH_EVENTS", flush)
     b = run()
     assert a == b and len(a.runs) == 2
+
+
+def test_replays_run_with_the_collector_paused(monkeypatch):
+    """A replay (here every 50 events) makes many long-lived objects at once: it runs with
+    automatic garbage collection off, and leaves it as the user had it."""
+    import gc
+
+    from autograd_viz.viz.recorder import Recorder
+
+    seen = []
+    real = Recorder._replay_log
+
+    def spy(self):
+        seen.append(gc.isenabled())
+        return real(self)
+
+    monkeypatch.setattr(Recorder, "_replay_log", spy)
+    for user_on in (True, False):
+        (gc.enable if user_on else gc.disable)()
+        try:
+            seen.clear()
+            x = av.tensor([1.0, 2.0], requires_grad=True)
+            with viz.record() as rec:
+                rec.FLUSH_EVENTS = 50
+                y = x
+                for _ in range(40):
+                    y = (y * 2).tanh()
+                y.sum().backward()
+            g = rec.graph()
+            assert len(seen) >= 3 and not any(seen)
+            assert gc.isenabled() is user_on
+            assert len(g.ops) == 82  # 80 ops, the sum and the leaf's AccumulateGrad
+        finally:
+            gc.enable()

@@ -468,6 +468,13 @@ class Recorder:
 
     # -- replay: turn the log into the model ----------------------------------------------
     def _replay(self) -> None:
+        # (the collector paused: a replay makes tens of thousands of objects that all live
+        # on; collected in one pass afterwards they also count as one young collection, not
+        # hundreds, so the full collections that walk the whole heap come far less often)
+        with paused():
+            self._replay_log()
+
+    def _replay_log(self) -> None:
         log, self._log = self._log, []
         self._bytes = 0
         self._seen.clear()
