@@ -283,3 +283,16 @@ def test_histograms_of_extreme_values(a):
     assert all(math.isfinite(x) for x in h.edges) and h.edges == sorted(h.edges)
     assert h.edges[0] <= float(a.min()) and float(a.max()) <= h.edges[-1]
     assert p.text.startswith("tensor([")
+
+
+@given(st.floats(-1e30, 1e30), st.floats(1e-30, 1e30))
+def test_histogram_edges_are_numpys(lo, width):
+    """The edges are ``np.linspace(lo, hi, bins + 1)``, bit for bit."""
+    from autograd_viz.viz.preview import _binned
+
+    hi = lo + width
+    if not hi > lo:
+        return
+    h = _binned(np.array([lo, hi]), lo, hi, HIST_BINS)
+    assert h.edges == np.linspace(lo, hi, HIST_BINS + 1).tolist()
+    assert sum(h.counts) == 2 and all(type(c) is int for c in h.counts)

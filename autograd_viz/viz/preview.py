@@ -250,8 +250,10 @@ def _binned(d: np.ndarray, lo: float, hi: float, bins: int) -> Hist:
         k[:n] = f[:n]  # (truncation: the values are >= 0)
         np.minimum(k[:n], bins - 1, out=k[:n])
         counts += np.bincount(k[:n], minlength=bins)
-    edges = np.linspace(lo, hi, bins + 1)
-    return Hist(counts=[int(c) for c in counts.tolist()], edges=[float(x) for x in edges.tolist()])
+    # np.linspace(lo, hi, bins + 1) in its own order of operations (i * step, then + lo, the
+    # last edge hi), without its Python-level overhead
+    step = (hi - lo) / bins
+    return Hist(counts=counts.tolist(), edges=[i * step + lo for i in range(bins)] + [hi])
 
 
 def format_tensor(a: np.ndarray, cut: tuple[bool, ...] | None = None) -> str:
