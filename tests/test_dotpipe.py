@@ -239,3 +239,25 @@ def test_an_interrupt_mid_drawing_kills_that_process(monkeypatch):
     assert w.proc.poll() is not None  # killed, not left half-way through a drawing
     assert idle_pids() == [] and _dotpipe._live.get(DOT, 0) == 0
     assert _dotpipe.render_svg(DOT, "digraph g { c }", 60) == one_shot("digraph g { c }\n")
+
+
+FAKE_DOT = r'''#!{python}
+import re, sys
+# a stand-in for a Graphviz that ends its SVG without a newline: one graph per line in
+for line in sys.stdin:
+    name = re.match(r"\s*digraph (\w+)", line).group(1)
+    sys.stdout.write('<?xml version="1.0"?>\n<svg><title>%s</title></svg>' % name)
+    sys.stdout.flush()
+'''
+
+
+def test_output_without_a_final_newline_is_cut_right(tmp_path):
+    import sys
+
+    fake = tmp_path / "dot"
+    fake.write_text(FAKE_DOT.format(python=sys.executable))
+    fake.chmod(0o755)
+    for name in ("g", "h", "g"):
+        got = _dotpipe.render_svg(str(fake), f"digraph {name} {{ a }}", 30)
+        assert got == f'<?xml version="1.0"?>\n<svg><title>{name}</title></svg>'.encode()
+    assert str(fake) not in _dotpipe._unusable

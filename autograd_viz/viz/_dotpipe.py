@@ -35,7 +35,6 @@ RENDERS_PER_PROCESS = 200
 #: program.
 PROBE_TIMEOUT_S = 10.0
 
-_END = b"</svg>\n"
 # an empty graph sent after each drawing: its SVG, whose title is this name, marks the end
 # of the drawing's output (a source holding two graphs cannot shift one drawing's SVG onto
 # the next request)
@@ -77,8 +76,8 @@ class _Process:
         output was not one SVG (the process is then closed); raises
         ``subprocess.TimeoutExpired`` (process killed) after ``timeout`` seconds."""
         p = self.proc
-        out: list[bytes] = []
-        tail = b""
+        data = bytearray()
+        scan = 0  # where to look for the marker's title next
         err = b""
         pending = memoryview(source + _MARK)
         sel = selectors.DefaultSelector()
@@ -119,20 +118,23 @@ class _Process:
                             self.close()
                             return None
                         continue
-                    out.append(chunk)
-                    tail = (tail + chunk)[-len(_END):]
-                    if tail == _END and not pending:
-                        data = b"".join(out)
-                        last = data.rfind(b"<?xml")
-                        if data.find(_MARK_TITLE, last) < 0:
-                            out = [data]
-                            continue  # the drawing's own SVG; the marker's comes next
-                        self.renders += 1
-                        svg = data[:last]
-                        if not svg.endswith(_END) or svg.find(b"<?xml", 1) >= 0:
-                            self.close()  # not one SVG: the source held several graphs
-                            return None
-                        return _PAGE_ID.sub(b'<g id="graph0" class="graph"', svg, count=1)
+                    data += chunk
+                    t = data.find(_MARK_TITLE, scan)
+                    if t < 0:
+                        scan = max(0, len(data) - len(_MARK_TITLE))
+                        continue
+                    scan = t
+                    if pending or data.find(b"</svg>", t) < 0:
+                        continue  # the marker's SVG is not complete yet
+                    self.renders += 1
+                    # the drawing's SVG is all before the marker's (less the whitespace that
+                    # may follow the previous marker's): exactly one document, else None
+                    start = data.rfind(b"<?xml", 0, t)
+                    svg = bytes(data[:start]).lstrip() if start > 0 else b""
+                    if not svg.startswith(b"<?xml") or svg.find(b"<?xml", 1) >= 0:
+                        self.close()  # not one SVG (a source holding several graphs)
+                        return None
+                    return _PAGE_ID.sub(b'<g id="graph0" class="graph"', svg, count=1)
         finally:
             sel.close()
 
