@@ -31,9 +31,9 @@ MAX_PROCESSES = 2
 #: A process is replaced after this many drawings: Graphviz 2.43 keeps ~16 KB per graph
 #: laid out (measured on a 370-node drawing), so this bounds a process's growth to a few MB.
 RENDERS_PER_PROCESS = 200
-#: Seconds a new process may take for its probe graph before pipes are given up for its
-#: program.
-PROBE_TIMEOUT_S = 10.0
+#: Seconds a new process may take for its probe graphs (~40 ms here, start-up included)
+#: before pipes are given up for its program (drawings then run ``dot`` once each, as before).
+PROBE_TIMEOUT_S = 3.0
 
 # an empty graph sent after each drawing: its SVG, whose title is this name, marks the end
 # of the drawing's output (a source holding two graphs cannot shift one drawing's SVG onto
