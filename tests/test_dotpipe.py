@@ -261,3 +261,47 @@ def test_output_without_a_final_newline_is_cut_right(tmp_path):
         got = _dotpipe.render_svg(str(fake), f"digraph {name} {{ a }}", 30)
         assert got == f'<?xml version="1.0"?>\n<svg><title>{name}</title></svg>'.encode()
     assert str(fake) not in _dotpipe._unusable
+
+
+def test_a_started_drawing_is_laid_out_while_the_caller_goes_on(monkeypatch):
+    started = []
+    real = draw_mod.subprocess.run
+    monkeypatch.setattr(draw_mod.subprocess, "run",
+                        lambda cmd, *a, **k: started.append(cmd) or real(cmd, *a, **k))
+    g = recorded_graph()
+    want = [viz.draw(g, legend=on).source for on in (True, False)]
+    full = viz.draw(g)
+    bare = full.with_legend(False)
+    assert full.with_legend(False) is bare and bare.with_legend(False) is bare
+    full.start()
+    bare.start()
+    assert full._job is not None and bare._job is not None  # one process each
+    assert len(_dotpipe._idle.get(DOT, [])) == 0
+    draw_mod.render_svgs([bare, full])
+    assert started == [] and len(idle_pids()) == 2
+    for d, src in zip((full, bare), want):
+        assert d.source == src
+        assert d.svg().encode() == draw_mod._GENERATED.sub("", one_shot(src).decode()).encode()
+    full.start()  # known now: nothing to do
+    assert full._job is None
+
+
+def test_a_started_drawing_dropped_unread_closes_its_process():
+    d = viz.draw(small_graph())
+    d.start()
+    proc = d._job[1]._w.proc
+    del d
+    import gc
+
+    gc.collect()
+    assert proc.poll() is not None  # its output would have been the next drawing's
+    assert _dotpipe._live.get(DOT, 0) == 0 and idle_pids() == []
+    s = viz.draw(small_graph(), rankdir="LR").source
+    assert draw_mod.run_dot(s, "svg") == one_shot(s)
+
+
+def test_a_job_is_read_once():
+    job = _dotpipe.start(DOT, "digraph g { a }")
+    assert job.result(60) == one_shot("digraph g { a }\n")
+    with pytest.raises(RuntimeError, match="already read"):
+        job.result(60)

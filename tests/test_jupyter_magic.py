@@ -7,6 +7,7 @@ own ``capture_output`` (stdout, stderr and rich ``display`` bundles).
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -204,6 +205,29 @@ def test_only_out_keeps_the_recorder(ip):
     # the explorer kept for this cell's re-runs holds the graph, not every recorded event
     assert kept is magics(ip).last and kept.recorder is None
     assert kept.graph.tensor("y").value.text == "tensor(18.)"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+def test_a_new_cell_is_laid_out_by_the_running_dot_processes(ip, monkeypatch):
+    import importlib
+
+    from autograd_viz import viz
+    from autograd_viz.viz import _dotpipe
+
+    if not _dotpipe.enabled:
+        pytest.skip("long-lived dot processes need POSIX pipes")
+    draw_mod = importlib.import_module("autograd_viz.viz.draw")
+    _dotpipe.warm_up(shutil.which("dot")).join(30)  # (what %load_ext started)
+    started = []
+    real = draw_mod.subprocess.run
+    monkeypatch.setattr(draw_mod.subprocess, "run",
+                        lambda cmd, *a, **k: started.append(cmd) or real(cmd, *a, **k))
+    viz.clear_svg_cache()
+    res, cap = run(ip, "%%autograd\n" + SEED, cell_id="pipes-cell")
+    (bundle,) = bundles(cap, WIDGET)
+    ex = magics(ip)._explorers["pipes-cell"]
+    assert "MeanBackward0" in bundle[SVG] and "MeanBackward0" in ex.canvas.svg
+    assert started == []  # both drawings came from the long-lived processes
 
 
 def test_hooks_that_print(ip):

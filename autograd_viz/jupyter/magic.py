@@ -190,7 +190,7 @@ class AutogradMagics(Magics):
             return
         if not static:
             try:
-                from .widgets import Explorer
+                from .widgets.explorer import Explorer, start_layout
             except ImportError as exc:  # ipywidgets/anywidget missing: fall back to SVG
                 display(_Note(f"%%autograd: the explorer needs ipywidgets and anywidget ({exc}); "
                               "showing the static graph."))
@@ -198,6 +198,7 @@ class AutogradMagics(Magics):
         if static:
             display(recording)
             return
+        start_layout(recording)  # Graphviz works while the explorer is built
         explorer = self._explorers.pop(cell_id, None) if cell_id else None
         if explorer is not None and getattr(explorer, "comm", None) is not None:
             explorer.update(recording, step=step)

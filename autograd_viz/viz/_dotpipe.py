@@ -75,16 +75,39 @@ class _Process:
         """The SVG of ``source`` (ending in a newline), or None when the process failed or the
         output was not one SVG (the process is then closed); raises
         ``subprocess.TimeoutExpired`` (process killed) after ``timeout`` seconds."""
+        return self.finish(self.send(source), timeout)
+
+    def send(self, source: bytes) -> memoryview | None:
+        """Write what the pipe takes now of ``source`` and the end marker, without waiting
+        (``dot`` lays the graph out meanwhile); returns the rest, for :meth:`finish`, or
+        None when the process is gone (it is then closed)."""
+        pending = memoryview(source + _MARK)
+        fd = self.proc.stdin.fileno()
+        while pending:
+            try:
+                n = os.write(fd, pending[:65536])
+            except BlockingIOError:
+                break
+            except OSError:  # exited
+                self.close()
+                return None
+            pending = pending[n:]
+        return pending
+
+    def finish(self, pending: memoryview | None, timeout: float) -> bytes | None:
+        """Write the rest of a :meth:`send` and read the drawing's SVG (see :meth:`render`)."""
+        if pending is None:
+            return None
         p = self.proc
         data = bytearray()
         scan = 0  # where to look for the marker's title next
         err = b""
-        pending = memoryview(source + _MARK)
         sel = selectors.DefaultSelector()
         try:
             sel.register(p.stdout, selectors.EVENT_READ)
             sel.register(p.stderr, selectors.EVENT_READ)
-            sel.register(p.stdin, selectors.EVENT_WRITE)
+            if pending:
+                sel.register(p.stdin, selectors.EVENT_WRITE)
             deadline = time.monotonic() + timeout
             while True:
                 left = deadline - time.monotonic()
@@ -218,6 +241,14 @@ def render_svg(exe: str, source: str, timeout: float) -> bytes | None:
     """The SVG of ``source`` from a long-lived ``exe -Tsvg`` process, or None where none can
     be used (all busy, pipes unusable for this program, or the process failed on this
     source): the caller then runs ``dot`` once. Raises ``subprocess.TimeoutExpired``."""
+    job = start(exe, source)
+    return None if job is None else job.result(timeout)
+
+
+def start(exe: str, source: str) -> Job | None:
+    """Send ``source`` to a long-lived process now and return at once: ``dot`` lays it out
+    while the caller goes on, and :meth:`Job.result` reads the SVG. None where no process
+    can be used (the caller then runs ``dot`` once)."""
     if not enabled or not _NAMED.match(source):
         return None
     w = _acquire(exe)
@@ -226,17 +257,43 @@ def render_svg(exe: str, source: str, timeout: float) -> bytes | None:
     data = source.encode("utf-8")
     if not data.endswith(b"\n"):
         data += b"\n"
-    try:
-        svg = w.render(data, timeout)
-    except BaseException:  # (a timeout, or an interrupt mid-drawing)
-        w.close(kill=True)
-        _forget(exe)
-        raise
-    if svg is None:
-        _forget(exe)
-        return None
-    _release(w)
-    return svg
+    return Job(w, w.send(data))
+
+
+class Job:
+    """A drawing sent to a long-lived ``dot`` process whose SVG is not read yet. Read it
+    once with :meth:`result`; a job dropped unread closes its process."""
+
+    __slots__ = ("_w", "_rest")
+
+    def __init__(self, w: _Process, rest: memoryview | None) -> None:
+        self._w: _Process | None = w
+        self._rest = rest
+
+    def result(self, timeout: float) -> bytes | None:
+        """The SVG, or None when the process failed on this source (the caller then runs
+        ``dot`` once); raises ``subprocess.TimeoutExpired`` (process killed)."""
+        w, self._w = self._w, None
+        if w is None:
+            raise RuntimeError("this drawing's SVG was already read")
+        try:
+            svg = w.finish(self._rest, timeout)
+        except BaseException:  # (a timeout, or an interrupt mid-drawing)
+            w.close(kill=True)
+            _forget(w.exe)
+            raise
+        if svg is None:
+            _forget(w.exe)
+            return None
+        _release(w)
+        return svg
+
+    def __del__(self) -> None:
+        w = self._w
+        if w is not None:  # never read: its output would be the next drawing's
+            self._w = None
+            w.close(kill=True)
+            _forget(w.exe)
 
 
 def warm_up(exe: str, n: int = MAX_PROCESSES) -> threading.Thread | None:

@@ -134,14 +134,21 @@ class Drawing:
         self._svg: str | None = None
         self._problem: str | None = None
         self._text: str | None = None
+        self._job: tuple[str, _dotpipe.Job] | None = None  # (dot path, layout under way)
+        self._twin: Drawing | None = None  # with_legend's other drawing
 
     def with_legend(self, on: bool) -> Drawing:
         """This drawing with Graphviz's legend drawn or left out (the layout work is
-        shared; only the DOT source differs). The same drawing when it already is."""
-        body = self.body.with_legend(on)
-        if body is self.body:
+        shared; only the DOT source differs). The same drawing when it already is; the
+        other one is made once (so that a layout :meth:`start` began is the one read)."""
+        if self._twin is None:
+            body = self.body.with_legend(on)
+            if body is self.body:
+                return self
+            self._twin = Drawing(self.graph, {**self.options, "legend": on}, body)
+        elif on == self.body.has_legend:  # (the twin is the other one)
             return self
-        return Drawing(self.graph, {**self.options, "legend": on}, body)
+        return self._twin
 
     @property
     def hidden(self) -> dict[str, str]:
@@ -157,11 +164,25 @@ class Drawing:
         """The drawn node that stands for ``node_id`` (itself or its summary), or None."""
         return self.body.shown_as(node_id)
 
+    def start(self) -> None:
+        """Have Graphviz start laying this drawing out now, in a long-lived ``dot`` process,
+        without waiting: :meth:`svg` reads the result. Nothing to do where the SVG is known
+        or cached, or no process is free (``svg`` then runs ``dot`` as usual)."""
+        if self._svg is not None or self._problem is not None or self._job is not None:
+            return
+        exe = find_dot()
+        if exe is None or svg_cached(self.source):
+            return
+        job = _dotpipe.start(exe, self.source)
+        if job is not None:
+            self._job = (exe, job)
+
     def svg(self) -> str | None:
         """The SVG text (deterministic), or None where ``dot`` is missing or failed."""
         if self._svg is None and self._problem is None:
             try:
-                raw = run_dot(self.source, "svg").decode("utf-8")
+                raw = (run_dot(self.source, "svg") if self._job is None
+                       else self._finish()).decode("utf-8")
                 self._svg = _GENERATED.sub("", raw)
             except FileNotFoundError:
                 self._problem = INSTALL_HINT
@@ -170,6 +191,17 @@ class Drawing:
             except (OSError, RuntimeError) as exc:
                 self._problem = f"Graphviz could not draw this graph ({exc}); showing text."
         return self._svg
+
+    def _finish(self) -> bytes:
+        """The SVG of the layout :meth:`start` began (cached as ``run_dot`` caches); a
+        one-shot ``dot`` run where the process failed on it."""
+        assert self._job is not None
+        (exe, job), self._job = self._job, None
+        svg = job.result(TIMEOUT_S)
+        if svg is None:
+            return run_dot(self.source, "svg")
+        _remember((exe, self.source), svg)
+        return svg
 
     def text(self) -> str:
         """The text rendering (with the reason first, when SVG is unavailable)."""
@@ -227,7 +259,7 @@ def render_svgs(drawings: list[Drawing]) -> None:
     (each drawing keeps its SVG, or its reason for text, as ``svg()`` would)."""
     todo = [d for d in drawings if d._svg is None and d._problem is None]
     for d in todo:
-        if svg_cached(d.source):  # no process to wait for
+        if d._job is not None or svg_cached(d.source):  # laid out already, or under way
             d.svg()
     todo = [d for d in todo if d._svg is None and d._problem is None]
     if len(todo) < 2:

@@ -23,7 +23,7 @@ import ipywidgets as W
 from ipywidgets.widgets.widget_bool import ToggleButtonStyle
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from ...viz.draw import render_svgs
+from ...viz.draw import Drawing, render_svgs
 from ..render import Recording, ShowOptions, drawing
 from . import panels
 from .canvas import GraphCanvas
@@ -37,6 +37,22 @@ _TOGGLES = (
 )
 _RANKDIRS = (("inputs at bottom", "BT"), ("inputs on top", "TB"), ("left to right", "LR"),
              ("right to left", "RL"))
+
+
+def drawings_of(rec: Recording) -> tuple[Drawing, Drawing]:
+    """The canvas's drawing and the static one of ``rec``: the static drawing (with its
+    legend) is what the cell's saved output carries; the canvas has its own HTML legend, so
+    it shows the same drawing without Graphviz's (made once per static drawing)."""
+    full = rec.drawing()
+    return full.with_legend(False), full
+
+
+def start_layout(rec: Recording) -> None:
+    """Have Graphviz start laying out ``rec``'s two drawings now, in long-lived ``dot``
+    processes, while the explorer is built (``%%autograd`` calls this first); the explorer
+    reads them when it renders. No thread: ``dot`` works in its own processes."""
+    for d in drawings_of(rec):
+        d.start()
 
 
 class Explorer(W.VBox):
@@ -168,12 +184,10 @@ class Explorer(W.VBox):
         rec = self._recording
         if rec is None:
             return
-        # the static drawing (with its legend) is what the cell's saved output carries; the
-        # canvas has its own HTML legend: the same drawing without Graphviz's. Lay both out
-        # at once, before the explorer is displayed; after a toggle only the canvas changes
-        # (the static one is laid out if the explorer is displayed again)
-        full = rec.drawing()
-        d = full.with_legend(False)
+        # before the explorer is displayed both are laid out at once (or were started by
+        # ``start_layout``); after a toggle only the canvas changes (the static one is laid
+        # out if the explorer is displayed again)
+        d, full = drawings_of(rec)
         render_svgs([d, full] if static_too else [d])
         svg = d.svg()
         if svg is None:  # no Graphviz: show the text rendering instead
