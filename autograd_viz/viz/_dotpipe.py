@@ -292,8 +292,11 @@ class Job:
         w = self._w
         if w is not None:  # never read: its output would be the next drawing's
             self._w = None
-            w.close(kill=True)
-            _forget(w.exe)
+            try:
+                w.close(kill=True)
+                _forget(w.exe)
+            except Exception:  # noqa: BLE001 - (at interpreter exit, modules half gone)
+                pass
 
 
 def warm_up(exe: str, n: int = MAX_PROCESSES) -> threading.Thread | None:
