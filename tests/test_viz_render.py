@@ -505,3 +505,22 @@ def test_a_drawing_with_or_without_its_legend_is_the_drawing_made_so(options):
                 assert other.with_legend(on).source == d.source
             assert d.with_legend(on) is d
     assert "cluster_legend" in viz.draw(small_graph(), legend=False).with_legend(True).source
+
+
+def test_find_dot_follows_the_path_and_a_new_install(monkeypatch, tmp_path):
+    from autograd_viz.viz.draw import find_dot
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_dot() is None
+    fake = tmp_path / "dot"  # Graphviz "installed" while the kernel runs
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    assert find_dot() == str(fake)
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.setenv("PATH", str(other))
+    assert find_dot() is None  # a new PATH is searched again
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_dot() == str(fake)
+    fake.unlink()  # uninstalled
+    assert find_dot() is None
