@@ -119,14 +119,28 @@ def test_a_program_that_never_answers_is_given_up_quickly(tmp_path, monkeypatch)
     monkeypatch.setattr(_dotpipe, "PROBE_TIMEOUT_S", 0.3)
     assert _dotpipe.render_svg(str(fake), "digraph g { a }", 60) is None
     assert str(fake) in _dotpipe._unusable and _dotpipe._live.get(str(fake), 0) == 0
-    assert _dotpipe.render_svg(str(fake), "digraph g { a }", 60) is None  # not tried again
+    started = []
+    real = _dotpipe._Process
+
+    class Counting(real):
+        def __init__(self, exe):
+            started.append(exe)
+            super().__init__(exe)
+
+    monkeypatch.setattr(_dotpipe, "_Process", Counting)
+    assert _dotpipe.render_svg(str(fake), "digraph g { a }", 60) is None
+    assert started == []  # not tried again at once...
+    # ...but after RETRY_AFTER_S (a first run may be slow building the font cache, say)
+    _dotpipe._unusable[str(fake)] = _dotpipe.time.monotonic() - 1
+    assert _dotpipe.render_svg(str(fake), "digraph g { a }", 60) is None
+    assert started == [str(fake)]
 
 
 def test_output_that_differs_from_a_one_shot_run_turns_pipes_off(monkeypatch):
     # without the page-id repair a second graph's SVG is not the first's: the probe sees it
     monkeypatch.setattr(_dotpipe, "_PAGE_ID", _dotpipe.re.compile(rb"never matches"))
     assert _dotpipe.render_svg(DOT, "digraph g { a }", 60) is None
-    assert DOT in _dotpipe._unusable
+    assert _dotpipe._unusable[DOT] == float("inf")  # for good: its output differs
     s = viz.draw(small_graph()).source
     assert draw_mod.run_dot(s, "svg") == one_shot(s)  # one dot per drawing, as before
 

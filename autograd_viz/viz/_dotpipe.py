@@ -18,6 +18,7 @@ drawing as before, which also gives Graphviz's own error message.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import re
 import selectors
@@ -34,6 +35,8 @@ RENDERS_PER_PROCESS = 200
 #: Seconds a new process may take for its probe graphs (~40 ms here, start-up included)
 #: before pipes are given up for its program (drawings then run ``dot`` once each, as before).
 PROBE_TIMEOUT_S = 3.0
+#: Seconds before pipes are tried again for a program whose probe failed or took too long.
+RETRY_AFTER_S = 60.0
 
 # an empty graph sent after each drawing: its SVG, whose title is this name, marks the end
 # of the drawing's output (a source holding two graphs cannot shift one drawing's SVG onto
@@ -54,7 +57,8 @@ _NAMED = re.compile(r"\s*(?:strict\s+)?(?:di)?graph\s+[A-Za-z_][A-Za-z_0-9]*\s*\
 _lock = threading.Lock()
 _idle: dict[str, list[_Process]] = {}  # program path -> idle processes
 _live: dict[str, int] = {}  # program path -> processes started and not yet closed
-_unusable: set[str] = set()  # programs whose piped output failed the probe
+# program path -> when to try pipes again (inf: its piped output differs from a one-shot run)
+_unusable: dict[str, float] = {}
 _owner = os.getpid()
 enabled = os.name == "posix"  # (select() on pipes)
 
@@ -182,7 +186,9 @@ class _Process:
 
 
 def _start(exe: str) -> _Process | None:
-    """A new process that passed the probe, or None (and the program marked unusable)."""
+    """A new process that passed the probe, or None (and pipes off for the program: for
+    good where its output differs, for :data:`RETRY_AFTER_S` where it did not answer in
+    time, as a first run may spend many seconds building the font cache)."""
     w = None
     try:
         w = _Process(exe)
@@ -194,7 +200,8 @@ def _start(exe: str) -> _Process | None:
         if w is not None:
             w.close()
         with _lock:
-            _unusable.add(exe)
+            _unusable[exe] = (math.inf if first is not None and second is not None
+                              else time.monotonic() + RETRY_AFTER_S)
         return None
     return w
 
@@ -206,7 +213,7 @@ def _acquire(exe: str) -> _Process | None:
             _idle.clear()
             _live.clear()
             _owner = os.getpid()
-        if exe in _unusable:
+        if _unusable and time.monotonic() < _unusable.get(exe, 0.0):
             return None
         idle = _idle.get(exe)
         if idle:
@@ -302,7 +309,7 @@ class Job:
 def warm_up(exe: str, n: int = MAX_PROCESSES) -> threading.Thread | None:
     """Start ``n`` processes in a background thread (so that the first drawing does not wait
     for one); returns the thread, or None when pipes are off or unusable for ``exe``."""
-    if not enabled or exe in _unusable:
+    if not enabled or time.monotonic() < _unusable.get(exe, 0.0):
         return None
 
     def start() -> None:
