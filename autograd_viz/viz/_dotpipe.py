@@ -268,8 +268,9 @@ def start(exe: str, source: str) -> Job | None:
 
 
 class Job:
-    """A drawing sent to a long-lived ``dot`` process whose SVG is not read yet. Read it
-    once with :meth:`result`; a job dropped unread closes its process."""
+    """A drawing sent to a long-lived ``dot`` process whose SVG is not read yet. Its
+    :meth:`result` gives the SVG once (None after that); a job dropped unread closes its
+    process."""
 
     __slots__ = ("_w", "_rest")
 
@@ -281,8 +282,8 @@ class Job:
         """The SVG, or None when the process failed on this source (the caller then runs
         ``dot`` once); raises ``subprocess.TimeoutExpired`` (process killed)."""
         w, self._w = self._w, None
-        if w is None:
-            raise RuntimeError("this drawing's SVG was already read")
+        if w is None:  # read already (by another thread): the caller runs dot once
+            return None
         try:
             svg = w.finish(self._rest, timeout)
         except BaseException:  # (a timeout, or an interrupt mid-drawing)
