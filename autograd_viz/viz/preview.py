@@ -343,9 +343,8 @@ def _float_strings(vals: list[float]) -> tuple[list[str], int]:
     finite = math.isfinite
     nz = [v for v in vals if v != 0 and finite(v)]
     if nz:
-        absv = [abs(v) for v in nz]
-        mn, mx = min(absv), max(absv)
-        int_mode = all(v.is_integer() for v in nz)
+        mn, mx = min(map(abs, nz)), max(map(abs, nz))
+        int_mode = all(map(float.is_integer, nz))
         wide = mx / mn > 1000.0 or mx > 1.0e8
         if int_mode and not wide:
             strs = [f"{v:.0f}." if finite(v) else f"{v:.0f}" for v in vals]
@@ -353,7 +352,9 @@ def _float_strings(vals: list[float]) -> tuple[list[str], int]:
             strs = [f"{v:.{p}e}" for v in vals]
         else:
             strs = [f"{v:.{p}f}" for v in vals]
-        width = max(len(t) for t, v in zip(strs, vals) if v != 0 and finite(v))
+        # (the width is measured on the finite non-zero values only, as the engine does)
+        width = max(map(len, strs)) if len(nz) == len(vals) else max(
+            len(t) for t, v in zip(strs, vals) if v != 0 and finite(v))
         return [t.rjust(width) for t in strs], width
     # no finite non-zero value: integer mode, width 1
     return [f"{v:.0f}." if finite(v) else f"{v:.0f}" for v in vals], 1
