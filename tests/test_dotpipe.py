@@ -318,3 +318,25 @@ def test_a_job_is_read_once():
     job = _dotpipe.start(DOT, "digraph g { a }")
     assert job.result(60) == one_shot("digraph g { a }\n")
     assert job.result(60) is None  # (whoever asks again runs dot once)
+
+
+def test_the_processes_are_out_of_reach_of_a_kernel_interrupt():
+    """Interrupting a kernel signals its process group; the dot helpers are not in it (they
+    end when their input closes, with the kernel)."""
+    import os
+
+    _dotpipe.warm_up(DOT).join(30)
+    for w in _dotpipe._idle[DOT]:
+        assert os.getpgid(w.proc.pid) != os.getpgid(0)
+
+
+def test_idle_processes_killed_from_outside_are_replaced():
+    _dotpipe.warm_up(DOT).join(30)
+    for w in _dotpipe._idle[DOT]:
+        w.proc.kill()
+        w.proc.wait()
+    s = viz.draw(small_graph()).source
+    for _ in range(3):  # each dead process fails once (one-shot run instead), then new ones
+        viz.clear_svg_cache()
+        assert draw_mod.run_dot(s, "svg") == one_shot(s)
+    assert all(w.proc.poll() is None for w in _dotpipe._idle[DOT])

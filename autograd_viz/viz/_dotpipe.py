@@ -69,9 +69,11 @@ class _Process:
     def __init__(self, exe: str) -> None:
         self.exe = exe
         self.renders = 0
+        # (a session of its own: interrupting the kernel signals its process group, which
+        # would end these helpers too; they end when their input closes, with the kernel)
         self.proc = subprocess.Popen(
             [exe, "-Tsvg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, bufsize=0)
+            stderr=subprocess.PIPE, bufsize=0, start_new_session=True)
         for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             os.set_blocking(f.fileno(), False)
 
