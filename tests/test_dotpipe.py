@@ -24,8 +24,10 @@ pytestmark = pytest.mark.skipif(DOT is None or not _dotpipe.enabled,
 
 
 @pytest.fixture(autouse=True)
-def fresh_pool():
-    """Each test starts and ends with no idle process and an empty SVG cache."""
+def fresh_pool(monkeypatch):
+    """Each test starts and ends with no idle process and an empty SVG cache (and a probe
+    allowed 30 s: a loaded CI machine must not turn pipes off where a test wants them)."""
+    monkeypatch.setattr(_dotpipe, "PROBE_TIMEOUT_S", 30.0)
     _dotpipe.shutdown()
     _dotpipe._unusable.clear()
     viz.clear_svg_cache()
