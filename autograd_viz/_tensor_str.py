@@ -40,6 +40,12 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
     PRINT_OPTS.sci_mode = sci_mode
 
 
+def sci_needed(mn: float, mx: float, int_mode: bool) -> bool:
+    """PyTorch's rule for scientific notation, from the smallest and largest absolute finite
+    non-zero values and whether all of them are integers."""
+    return mx / mn > 1000.0 or mx > 1.0e8 or (not int_mode and mn < 1.0e-4)
+
+
 class _Formatter:
     def __init__(self, values: np.ndarray, floating: bool) -> None:
         self.floating = floating
@@ -60,18 +66,13 @@ class _Formatter:
         mn, mx = float(nz_abs.min()), float(nz_abs.max())
         self.int_mode = bool(np.all(nz == np.ceil(nz)))
         vlist = nz.tolist()
-        if self.int_mode:
-            if mx / mn > 1000.0 or mx > 1.0e8:
-                self.sci_mode = True
-                self.max_width = max(len(f"{v:.{p}e}") for v in vlist)
-            else:
-                self.max_width = max(self.max_width, max(len(f"{v:.0f}") + 1 for v in vlist))
+        if sci_needed(mn, mx, self.int_mode):
+            self.sci_mode = True
+            self.max_width = max(len(f"{v:.{p}e}") for v in vlist)
+        elif self.int_mode:
+            self.max_width = max(self.max_width, max(len(f"{v:.0f}") + 1 for v in vlist))
         else:
-            if mx / mn > 1000.0 or mx > 1.0e8 or mn < 1.0e-4:
-                self.sci_mode = True
-                self.max_width = max(len(f"{v:.{p}e}") for v in vlist)
-            else:
-                self.max_width = max(len(f"{v:.{p}f}") for v in vlist)
+            self.max_width = max(len(f"{v:.{p}f}") for v in vlist)
         if PRINT_OPTS.sci_mode is not None:
             self.sci_mode = PRINT_OPTS.sci_mode
 

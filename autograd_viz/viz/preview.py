@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from autograd_viz._tensor_str import PRINT_OPTS, _Formatter, _str_fmt, _summarized
+from autograd_viz._tensor_str import (
+    PRINT_OPTS,
+    _Formatter,
+    _str_fmt,
+    _summarized,
+    sci_needed,
+)
 
 from . import _pool
 from .model import Hist, Preview, Stats
@@ -345,11 +351,10 @@ def _float_strings(vals: list[float]) -> tuple[list[str], int]:
     if nz:
         mn, mx = min(map(abs, nz)), max(map(abs, nz))
         int_mode = all(map(float.is_integer, nz))
-        wide = mx / mn > 1000.0 or mx > 1.0e8
-        if int_mode and not wide:
-            strs = [f"{v:.0f}." if finite(v) else f"{v:.0f}" for v in vals]
-        elif int_mode or wide or mn < 1.0e-4:
+        if sci_needed(mn, mx, int_mode):
             strs = [f"{v:.{p}e}" for v in vals]
+        elif int_mode:
+            strs = [f"{v:.0f}." if finite(v) else f"{v:.0f}" for v in vals]
         else:
             strs = [f"{v:.{p}f}" for v in vals]
         # (the width is measured on the finite non-zero values only, as the engine does)
@@ -366,8 +371,7 @@ def _fast_one(v: float) -> str:
     if v == 0 or not math.isfinite(v):  # torch's formatter ignores these when choosing
         return f"{v:.0f}." if v == 0 else f"{v:.0f}"
     a = abs(v)
-    if v.is_integer():
-        return f"{v:.0f}." if a <= 1.0e8 else f"{v:.{PRINT_OPTS.precision}e}"
-    if a > 1.0e8 or a < 1.0e-4:
+    integer = v.is_integer()
+    if sci_needed(a, a, integer):
         return f"{v:.{PRINT_OPTS.precision}e}"
-    return f"{v:.{PRINT_OPTS.precision}f}"
+    return f"{v:.0f}." if integer else f"{v:.{PRINT_OPTS.precision}f}"
