@@ -136,19 +136,15 @@ def _mul(self: Any, gd: Any) -> tuple | None:
     if (a is not None and a.dtype is not dt and a.dtype != dt) or \
             (b is not None and b.dtype is not dt and b.dtype != dt):
         return None
-    if b is not None:
-        ga = gd * b
-        if ga.shape != self.sa or ga.dtype is not self.da:
-            ga = sum_to(ga, self.sa, self.da)
-    else:
-        ga = None
-    if a is not None:
-        gb = gd * a
-        if gb.shape != self.sb or gb.dtype is not self.db:
-            gb = sum_to(gb, self.sb, self.db)
-    else:
-        gb = None
-    return ga, gb
+    return (None if b is None else _times(gd, b, self.sa, self.da),
+            None if a is None else _times(gd, a, self.sb, self.db))
+
+
+def _times(gd: Any, other: Any, shape: tuple, dt: Any) -> Any:
+    """``gd * other`` reduced to an input's ``shape`` and dtype (``sum_to`` only where the
+    product was broadcast or promoted)."""
+    g = gd * other
+    return g if g.shape == shape and g.dtype is dt else sum_to(g, shape, dt)
 
 
 def _div(self: Any, gd: Any) -> tuple | None:
