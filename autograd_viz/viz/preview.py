@@ -161,12 +161,6 @@ def one_value_preview(x: np.ndarray, dtype: str | None = None) -> Preview | None
     return Preview(shape=list(x.shape), dtype=name, text=text, values=v)
 
 
-def preview_of(t: Any) -> Preview | None:
-    """A :class:`Preview` of tensor ``t`` now (``None`` for ``None``)."""
-    s = snapshot(t)
-    return None if s is None else s.preview()
-
-
 def preview_array(a: Any, dtype: str | None = None) -> Preview:
     """A :class:`Preview` of a plain array (handy for hand-built graphs and tests)."""
     arr = np.asarray(a)
