@@ -297,3 +297,59 @@ def test_histogram_edges_are_numpys(lo, width):
     h = _binned(np.array([lo, hi]), lo, hi, HIST_BINS)
     assert h.edges == np.linspace(lo, hi, HIST_BINS + 1).tolist()
     assert sum(h.counts) == 2 and all(type(c) is int for c in h.counts)
+
+
+def _recorded_previews() -> list[Preview]:
+    """Every preview of a small recorded MLP step (vectors, matrices, one-value grads)."""
+    from autograd_viz import viz
+
+    av.manual_seed(0)
+    lin = av.nn.Linear(20, 6)
+    x = av.randn(16, 20)
+    with viz.record() as rec:
+        y = lin(x).relu()
+        y.retain_grad()
+        (y * y).mean().backward()
+    g = rec.graph()
+    out = [t.value for t in g.tensors] + [t.grad for t in g.tensors]
+    out += [p for r in g.runs for s in r.steps for p in s.grads_in + s.grads_out]
+    return [p for p in out if p is not None]
+
+
+def test_recorded_previews_are_formatted_when_first_read():
+    """A recording formats a preview's text only when something reads it; the preview then
+    equals one made eagerly from the same fields, and the source is let go."""
+    previews = _recorded_previews()
+    lazy = list({id(p): p for p in previews if "text" not in p.__dict__}.values())
+    assert len(lazy) >= 8 and any(p.values is None for p in lazy)  # large ones too
+    for p in lazy:
+        src = p.__dict__["_lazy"]
+        text = p.text
+        assert text == format_tensor(src.array, src.cut)
+        assert "_lazy" not in p.__dict__ and p.__dict__["text"] is text
+        eager = Preview(shape=p.shape, dtype=p.dtype, text=text, values=p.values,
+                        stats=p.stats, hist=p.hist)
+        assert p == eager and repr(p) == repr(eager)
+        assert list(p.__dict__) == list(eager.__dict__)  # (so JSON keys come in one order)
+
+
+def test_lazy_previews_compare_copy_pickle_and_serialise_as_formatted_ones():
+    import copy
+    import pickle
+
+    def unread():
+        return list({id(p): p for p in _recorded_previews() if "_lazy" in p.__dict__}.values())
+
+    a, b, c, d = unread(), unread(), unread(), unread()
+    assert a == [Preview(**{k: getattr(p, k) for k in ("shape", "dtype", "text", "values",
+                                                        "stats", "hist")}) for p in b]
+    for p, q in zip(c, d):
+        assert pickle.loads(pickle.dumps(p)) == q  # (pickling formats it first)
+        assert "_lazy" not in pickle.loads(pickle.dumps(q)).__dict__
+    p = unread()[0]
+    assert copy.deepcopy(p).text == p.text
+    g = Graph(tensors=[TensorNode("t0", None, p.shape, p.dtype, "cpu", True, True, "leaf",
+                                  value=p) for p in unread()[:1]])
+    assert json.loads(g.to_json())["tensors"][0]["value"]["text"].startswith("tensor(")
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        unread()[0].nothing  # noqa: B018 - the attribute read is the test

@@ -52,6 +52,12 @@ class Preview:
     ``stats`` summarises it and ``hist`` is its histogram (both for tensors too large to keep
     in full, computed from every value when the copy was taken); ``text`` is a short rendering
     formatted like torch prints (``"tensor([8.])"``), summarised with ``...`` for large tensors.
+
+    A recorder's previews are formatted when first read: until then ``text`` is missing from
+    the instance and a source object kept under ``_lazy`` (with a ``text()`` method) makes
+    it. A recorded training loop holds thousands of
+    previews of which a person reads a few; equality, ``repr``, pickling and JSON read
+    them as usual, which formats them.
     """
 
     shape: list[int]
@@ -65,6 +71,38 @@ class Preview:
     def numel(self) -> int:
         """Number of elements of the tensor the preview was taken from."""
         return math.prod(self.shape)
+
+    def __getattr__(self, name: str) -> Any:
+        # (only called for a missing attribute: a lazy preview's text)
+        if name == "text" and "_lazy" in self.__dict__:
+            _fill(self)
+            return self.__dict__[name]
+        raise AttributeError(f"'Preview' object has no attribute '{name}'")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _state(self)
+
+
+def _fill(p: Preview) -> None:
+    """Format a lazy preview: its fields in the order ``__init__`` sets them (JSON key
+    order), the source dropped."""
+    d = p.__dict__
+    src = d.get("_lazy")
+    if src is None:  # (filled meanwhile)
+        return
+    state = {"shape": d["shape"], "dtype": d["dtype"], "text": src.text(),
+             "values": d.get("values"),
+             "stats": d.get("stats"), "hist": d.get("hist")}
+    d.clear()
+    d.update(state)
+
+
+def _state(obj: Any) -> dict[str, Any]:
+    """A dataclass instance's fields (a lazy preview formatted first)."""
+    d = obj.__dict__
+    if "_lazy" in d:
+        _fill(obj)
+    return d
 
 
 @dataclass
@@ -320,7 +358,7 @@ _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 def _fields_of(obj: Any) -> dict[str, Any]:
     if is_dataclass(obj):
-        return {k: v for k, v in obj.__dict__.items() if k != "_cache"}
+        return {k: v for k, v in _state(obj).items() if k != "_cache"}
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
@@ -332,7 +370,7 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _plain(v) for k, v in obj.items()}
     if is_dataclass(obj):
-        return {k: _plain(v) for k, v in obj.__dict__.items() if k != "_cache"}
+        return {k: _plain(v) for k, v in _state(obj).items() if k != "_cache"}
     return obj
 
 

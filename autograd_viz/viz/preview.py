@@ -31,6 +31,9 @@ HIST_BINS = 20
 EXACT_HIST_NUMEL = 1 << 16
 
 
+_new_preview = object.__new__
+
+
 class Snapshot:
     """The values of one tensor at one moment (host numpy, possibly summarised)."""
 
@@ -58,21 +61,27 @@ class Snapshot:
         p = self._preview
         if p is None and self.array.size == 1:
             p = self._preview = one_value_preview(self.array, self.dtype)
-        if p is None:
-            small = not any(self.cut)
-            p = self._preview = Preview(
-                shape=list(self.shape),
-                dtype=self.dtype,
-                text=format_tensor(self.array, self.cut),
-                values=self.array.tolist() if small and self.array.size <= SMALL_NUMEL else None,
-                stats=self.stats,
-                hist=self.hist,
-            )
+        if p is None:  # (formatted when first read: see Preview)
+            a = self.array
+            p = self._preview = _new_preview(Preview)
+            p.__dict__.update(
+                shape=list(self.shape), dtype=self.dtype,
+                values=a.tolist() if a.size <= SMALL_NUMEL and not any(self.cut) else None,
+                stats=self.stats, hist=self.hist, _lazy=self)
         return p
+
+    def text(self) -> str:
+        """The preview's ``text``: the values printed as torch prints them."""
+        return format_tensor(self.array, self.cut)
 
 
 def _dtype_name(t: Any, data: Any) -> str:
     dt = getattr(t, "dtype", None)
+    if type(t) is np.ndarray:  # (a recorder's copy: NumPy's dtype.name is slow)
+        name = _DTYPE_NAMES.get(dt)
+        if name is None:
+            name = _DTYPE_NAMES[dt] = dt.name
+        return name
     name = getattr(dt, "name", None)
     if isinstance(name, str):
         return name
@@ -106,13 +115,25 @@ def snapshot(t: Any) -> Snapshot | None:
     e = PRINT_OPTS.edgeitems
     for axis, n in enumerate(shape):
         if n > 2 * e:
-            # the edges and one placeholder between them, which the printer skips
-            idx = list(range(e + 1)) + list(range(n - e, n))
-            part = part.take(idx, axis=axis)
+            part = part.take(_edge_index(n, e), axis=axis)
             cut.append(True)
         else:
             cut.append(False)
     return Snapshot(shape, dtype, _to_host(part), tuple(cut), stats, hist)
+
+
+_EDGE_INDEX: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _edge_index(n: int, e: int) -> np.ndarray:
+    """Indices of an axis of ``n`` kept by a snapshot: the ``e`` first and last and one
+    placeholder after the first ones, which the printer skips."""
+    idx = _EDGE_INDEX.get((n, e))
+    if idx is None:
+        if len(_EDGE_INDEX) > 4096:
+            _EDGE_INDEX.clear()
+        idx = _EDGE_INDEX[(n, e)] = np.array(list(range(e + 1)) + list(range(n - e, n)))
+    return idx
 
 
 def grab(t: Any) -> Any:
@@ -195,12 +216,7 @@ def _hist(data: Any, stats: Stats | None, bins: int = HIST_BINS) -> Hist | None:
     if stats is None:
         return None
     lo, hi = stats.min, stats.max
-    try:
-        from autograd_viz._backend import get_array_module
-
-        xp = get_array_module(data)
-    except ImportError:  # pragma: no cover
-        xp = np
+    xp = np if type(data) is np.ndarray else _module_of(data)
     with np.errstate(all="ignore"):
         d = data.astype("float64") if data.dtype.kind == "b" else data
         if not (math.isfinite(lo) and math.isfinite(hi)):  # NaN/inf: count the finite ones
@@ -227,6 +243,14 @@ def _hist(data: Any, stats: Stats | None, bins: int = HIST_BINS) -> Hist | None:
                 edges=[scale * float(x) for x in edges.tolist()])
 
 
+def _module_of(data: Any) -> Any:
+    try:
+        from autograd_viz._backend import get_array_module
+    except ImportError:  # pragma: no cover - the engine is always there in practice
+        return np
+    return get_array_module(data)
+
+
 _BUFFERS = threading.local()
 
 
@@ -240,16 +264,18 @@ def _binned(d: np.ndarray, lo: float, hi: float, bins: int) -> Hist:
     bufs = getattr(_BUFFERS, "fk", None)
     if bufs is None:
         bufs = _BUFFERS.fk = (np.empty(block, np.float64), np.empty(block, np.intp))
-    f, k = bufs
-    counts = np.zeros(bins, np.int64)
+    counts = None
     for i in range(0, flat.size, block):
-        part = flat[i:i + block]
+        part = flat[i:i + block] if i or flat.size > block else flat
         n = part.size
-        np.subtract(part, lo, out=f[:n], dtype=np.float64)
-        f[:n] *= scale
-        k[:n] = f[:n]  # (truncation: the values are >= 0)
-        np.minimum(k[:n], bins - 1, out=k[:n])
-        counts += np.bincount(k[:n], minlength=bins)
+        fn, kn = bufs[0][:n], bufs[1][:n]
+        np.subtract(part, lo, out=fn, dtype=np.float64)
+        fn *= scale
+        kn[...] = fn  # (truncation: the values are >= 0)
+        np.minimum(kn, bins - 1, out=kn)
+        c = np.bincount(kn, minlength=bins)
+        counts = c if counts is None else counts + c
+    assert counts is not None  # (callers pass a non-empty array)
     # np.linspace(lo, hi, bins + 1) in its own order of operations (i * step, then + lo, the
     # last edge hi), without its Python-level overhead
     step = (hi - lo) / bins
