@@ -375,3 +375,26 @@ def test_stepper_highlights_the_summary_of_a_collapsed_node(sent):
     ex.step_to(len(ex.steps) // 2)
     click(ex.toggles["data"], value=False)
     assert ex.canvas.step_node in set(ex._drawing.body.drawn)
+
+
+def test_grad_timeline_of_a_long_loop_keeps_its_first_and_last_events():
+    """The explorer's ``.grad`` timeline shows at most MAX_TIMELINE_PANEL events per tensor
+    (a recorded training loop makes two per step): the first and the last halves, with the
+    number left out between them."""
+    from autograd_viz.jupyter.render import MAX_TIMELINE_PANEL, timelines
+
+    w = av.tensor([0.5, -0.5], requires_grad=True)
+    with viz.record(names={"w": w}) as rec:
+        for _ in range(60):
+            w.grad = None
+            (w * w).sum().backward()
+    g = rec.graph()
+    (_, entries), = timelines(g)
+    html = panels.timeline_html(g)
+    shown = re.findall(r'agv-ev agv-ev-(\w+)"', html)
+    assert len(entries) > MAX_TIMELINE_PANEL
+    assert len(shown) == MAX_TIMELINE_PANEL + 1 and shown.count("cut") == 1
+    assert shown.index("cut") == MAX_TIMELINE_PANEL // 2
+    assert f"… {len(entries) - MAX_TIMELINE_PANEL} more" in html
+    words = re.findall(r'agv-ev-w">([^<]*)<', html)
+    assert words[0] == entries[0][0] and words[-1] == entries[-1][0] == "run59 +="

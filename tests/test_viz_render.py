@@ -524,3 +524,29 @@ def test_find_dot_follows_the_path_and_a_new_install(monkeypatch, tmp_path):
     assert find_dot() == str(fake)
     fake.unlink()  # uninstalled
     assert find_dot() is None
+
+
+def _training_loop_graph(steps: int) -> Graph:
+    import autograd_viz as av
+
+    w = av.tensor([0.5, -0.5], requires_grad=True)
+    with viz.record(names={"w": w}) as rec:
+        for _ in range(steps):
+            w.grad = None
+            (w * w).sum().backward()
+    return rec.graph()
+
+
+def test_text_of_many_backward_runs_keeps_the_first_and_last_ones():
+    """A recorded training loop makes a backward run per step: the text lists the first and
+    the last five and counts the others, instead of growing with the loop."""
+    g = _training_loop_graph(30)
+    txt = viz.to_text(g)
+    listed = re.findall(r"^(run\d+): backward", txt, re.M)
+    assert listed == [f"run{i}" for i in (*range(5), *range(25, 30))]
+    assert "… (20 more backward runs)" in txt
+    assert txt.index("run4:") < txt.index("… (20 more") < txt.index("run25:")
+    few = viz.to_text(_training_loop_graph(10))
+    assert len(re.findall(r"^run\d+: backward", few, re.M)) == 10 and "more backward" not in few
+    wide = viz.to_text(g, max_lines=1000)  # (a larger budget lists more of them)
+    assert len(re.findall(r"^run\d+: backward", wide, re.M)) == 24

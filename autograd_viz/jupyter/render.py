@@ -30,6 +30,9 @@ MAX_HOOK_CALLS = 3
 MAX_PRINTED_LINES = 4
 #: At most this many events per timeline note (the first and the last ones are kept).
 MAX_TIMELINE = 8
+#: At most this many events per row of the explorer's ``.grad`` timeline (a recorded training
+#: loop has two per parameter and step).
+MAX_TIMELINE_PANEL = 40
 
 _NODE_DEF = re.compile(r"^\t(\w+) \[label=", re.M)
 
@@ -180,20 +183,29 @@ def hook_note_rows(calls: list[HookCall]) -> list[tuple[str, str | None, bool]]:
     return rows
 
 
+#: The value of the entry :func:`ends` puts where it left entries out.
+CUT = object()
+
+
+def ends(entries: list[tuple[str, str, Any]], most: int) -> list[tuple[str, str, Any]]:
+    """At most ``most`` timeline entries: the first and the last halves, with one
+    ``(count, "cut", CUT)`` entry where the others were (its ``count`` formatted with
+    thousands separators)."""
+    if len(entries) <= most:
+        return entries
+    half = most // 2
+    return entries[:half] + [(f"{len(entries) - 2 * half:,}", "cut", CUT)] + entries[-half:]
+
+
 def timeline_note_rows(
     label: str, entries: list[tuple[str, str, Preview | None]]
 ) -> list[tuple[str, str | None, bool]]:
     """The rows of the note showing one tensor's ``.grad`` over the cell."""
     rows: list[tuple[str, str | None, bool]] = [(f"{label}.grad over this cell", "#0b63a6", False)]
-    shown = entries
-    cut = 0
-    if len(entries) > MAX_TIMELINE:
-        half = MAX_TIMELINE // 2
-        shown = entries[:half] + entries[-half:]
-        cut = len(entries) - 2 * half
-    for i, (word, kind, value) in enumerate(shown):
-        if cut and i == MAX_TIMELINE // 2:
-            rows.append((f"… {cut} more", "#777777", False))
+    for word, kind, value in ends(entries, MAX_TIMELINE):
+        if value is CUT:
+            rows.append((f"… {word} more", "#777777", False))
+            continue
         color = "#777777" if kind == "reset" else "#a61b1b"
         rows.append((f"{word:<10} → {one_line(value, 40)}", color, True))
     return rows

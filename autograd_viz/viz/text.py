@@ -45,7 +45,8 @@ def _op_line(o: OpNode) -> str:
 def to_text(graph: Graph, max_lines: int = 400) -> str:
     """The graph as an indented tree from the outputs down to the leaves, followed by the
     backward runs (execution order, grads, hooks and what they printed) and ``.grad``
-    history. At most ``max_lines`` lines of tree are printed."""
+    history. At most ``max_lines`` lines of tree are printed; of many backward runs, the
+    first and the last few."""
     tensors = {t.id: t for t in graph.tensors}
     ops = {o.id: o for o in graph.ops}
     children: dict[str, list[str]] = {}
@@ -107,7 +108,13 @@ def to_text(graph: Graph, max_lines: int = 400) -> str:
     if cut:
         hidden = len(graph.tensors) + len(graph.ops) - len(shown)
         out.append(f"… ({hidden:,} more nodes not shown; max_lines={max_lines})")
-    for r in graph.runs:
+    runs = graph.runs
+    half = max(10, max_lines // 40) // 2  # (a recorded training loop makes a run per step)
+    for i, r in enumerate(runs):
+        if len(runs) > 2 * half and half <= i < len(runs) - half:
+            if i == half:
+                out.append(f"… ({len(runs) - 2 * half:,} more backward runs)")
+            continue
         out.extend(_run_lines(graph, r, max_lines))
     if graph.grad_history:
         out.append(".grad history:")

@@ -27,7 +27,16 @@ from autograd_viz.viz.model import (
 )
 from autograd_viz.viz.preview import HIST_BINS
 
-from ..render import event_word, hook_calls_by_target, one_line, retained_by_tensor, summary_line
+from ..render import (
+    CUT,
+    MAX_TIMELINE_PANEL,
+    ends,
+    event_word,
+    hook_calls_by_target,
+    one_line,
+    retained_by_tensor,
+    summary_line,
+)
 
 #: Tensors with at least this many elements get a histogram: tensors kept in full (up to
 #: 64 elements) from their values, larger ones from the histogram the recorder took.
@@ -514,7 +523,10 @@ def timeline_html(graph: Graph) -> str:
     for tid, entries in rows:
         parts.append(f'<tr><th><span class="agv-ref" data-node="{e(tid)}">'
                      f"{e(graph.label(tid))}</span></th><td>")
-        for word, kind, value in entries:
+        for word, kind, value in ends(entries, MAX_TIMELINE_PANEL):
+            if value is CUT:
+                parts.append(f'<span class="agv-ev agv-ev-cut">… {e(word)} more</span>')
+                continue
             parts.append(f'<span class="agv-ev agv-ev-{e(kind)}">'
                          f'<span class="agv-ev-w">{e(word)}</span>'
                          f"<code>{e(one_line(value, 40))}</code></span>")
