@@ -398,3 +398,23 @@ def test_grad_timeline_of_a_long_loop_keeps_its_first_and_last_events():
     assert f"… {len(entries) - MAX_TIMELINE_PANEL} more" in html
     words = re.findall(r'agv-ev-w">([^<]*)<', html)
     assert words[0] == entries[0][0] and words[-1] == entries[-1][0] == "run59 +="
+
+
+def test_explorer_of_a_recorded_loop_draws_first_and_last_iterations(sent):
+    """A 12-step loop: the canvas has one summary for the ten middle iterations; its
+    inspector says so, and stepping through a middle run highlights that summary."""
+    w = av.tensor([0.5, -0.5], requires_grad=True)
+    with viz.record() as rec:
+        for _ in range(12):
+            w.grad = None
+            (w * w).sum().backward()
+    rec.set_names({"w": w})
+    ex = Explorer(Recording(rec.graph(), rec))
+    (s,) = ex._drawing.summaries
+    assert s.title == "10 more iterations like run0 (run1 … run10)"
+    assert "10 more iterations like run0" in ex.canvas.svg
+    html = ex.select(s.id)
+    assert "This box stands for 10 more iterations like run0 (run1 … run10)" in html
+    middle = next(k for k, f in enumerate(ex.steps, 1) if f.run.id == "run5")
+    ex.step_to(middle)
+    assert ex.canvas.step_node == s.id

@@ -15,7 +15,9 @@ half the budget (:func:`default_max_cost`).
 2. If it still does not fit, the nodes nearest the outputs are kept (breadth first towards the
    inputs, fewer each round until both measures fit) and each connected rest becomes one
    summary node.
-Summary nodes carry counts per group (op name, "tensor", ...).
+Summary nodes carry counts per group (op name, "tensor", ...). Groups the caller folds before
+all this (``repeats``: the middle iterations of a training loop, see ``viz.repeats``) are
+summary nodes with a title of their own.
 """
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ class Summary:
     id: str
     size: int
     counts: list[tuple[str, int]] = field(default_factory=list)
+    #: What the hidden nodes are, where the caller said so (repeated iterations).
+    title: str | None = None
 
 
 @dataclass
@@ -65,10 +69,12 @@ class _Graph:
                 self.pred[d].append(s)
         self.owner: dict[str, int] = {}
         self.members: list[list[str]] = []
+        self.titles: list[str | None] = []
 
-    def fold(self, ms: list[str]) -> int:
+    def fold(self, ms: list[str], title: str | None = None) -> int:
         k = len(self.members)
         self.members.append(ms)
+        self.titles.append(title)
         for m in ms:
             self.owner[m] = k
         return k
@@ -174,10 +180,12 @@ def collapse(
     keep_ends: int | None = None,
     keep: set[str] | frozenset[str] = frozenset(),
     max_cost: int | None = None,
+    repeats: list[tuple[list[str], str]] | None = None,
 ) -> Collapsed:
     """Decide which of ``nodes`` to hide so that at most ``max_nodes`` are drawn and the
     layout cost stays under ``max_cost`` (default: ``MIN_COST`` or ``COST_PER_NODE *
-    max_nodes``, whichever is larger)."""
+    max_nodes``, whichever is larger). ``repeats`` are ``(nodes, title)`` groups folded
+    first, each into a summary with that title, whatever the size."""
     total = len(nodes)
     if max_nodes <= 0:
         return Collapsed({}, [], total)
@@ -186,21 +194,24 @@ def collapse(
     if max_cost is None:
         max_cost = default_max_cost(max_nodes)
     g = _Graph(nodes, edges)
-    if total <= max_nodes and g.cost() <= max_cost:
-        return Collapsed({}, [], total)
+    for ms, title in repeats or ():
+        g.fold([m for m in ms if m in g.succ and m not in g.owner], title)
+    if g.shown() <= max_nodes and g.cost() <= max_cost:
+        return _result(g, group, total)
     _chains(g, peripheral, keep, keep_ends, max_nodes)
     fits = g.shown() <= max_nodes and g.cost() <= max_cost
     if not fits and g.shown() <= max_nodes:
         _chains(g, peripheral, keep, keep_ends, 0)
         fits = g.cost() <= max_cost
     if not fits:
-        owner, members = dict(g.owner), [list(m) for m in g.members]
+        owner, members, titles = dict(g.owner), [list(m) for m in g.members], list(g.titles)
         budget = max_nodes - min(MAX_SUMMARIES, max(1, max_nodes // 10))
         while True:
             _budget(g, max(1, budget), keep)
             if (g.shown() <= max_nodes and g.cost() <= max_cost) or budget <= 8:
                 break
             g.owner, g.members = dict(owner), [list(m) for m in members]
+            g.titles = list(titles)
             budget = budget * 2 // 3
     return _result(g, group, total)
 
@@ -208,11 +219,11 @@ def collapse(
 def _result(g: _Graph, group: Callable[[str], str], total: int) -> Collapsed:
     """Number the summaries in order of their first member and count their groups."""
     index = {n: k for k, n in enumerate(g.nodes)}
-    filled = [ms for ms in g.members if ms]
-    filled.sort(key=lambda ms: min(map(index.__getitem__, ms)))
+    filled = [(ms, title) for ms, title in zip(g.members, g.titles) if ms]
+    filled.sort(key=lambda mt: min(map(index.__getitem__, mt[0])))
     hidden: dict[str, str] = {}
     summaries: list[Summary] = []
-    for k, ms in enumerate(filled):
+    for k, (ms, title) in enumerate(filled):
         sid = f"sum{k}"
         counts: dict[str, int] = {}
         for n in sorted(ms, key=index.__getitem__):
@@ -220,7 +231,7 @@ def _result(g: _Graph, group: Callable[[str], str], total: int) -> Collapsed:
             name = group(n)
             counts[name] = counts.get(name, 0) + 1
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        summaries.append(Summary(sid, len(ms), ranked))
+        summaries.append(Summary(sid, len(ms), ranked, title))
     return Collapsed(hidden, summaries, total)
 
 

@@ -17,6 +17,7 @@ from . import labels
 from ._gc import paused
 from .collapse import Collapsed, Summary, collapse, default_max_cost
 from .model import Graph, TensorNode
+from .repeats import repeated_runs
 
 FONT = "Helvetica"
 
@@ -241,9 +242,13 @@ def _dot_body(
             return o.name if o is not None else f"{tensor_kind(tensors[n])} tensor"
 
         pairs = [(e.src, e.dst) for e in edges]
+        # the middle iterations of a recorded loop (outputs of theirs are not kept)
+        repeats = repeated_runs(g, set(order), keep - {t.id for t in tensors.values()
+                                                       if t.is_output and not t.name})
         # (saved-tensor edges are labelled: a tighter layout budget)
         col = collapse(order, pairs, group, peripheral, max_nodes, keep=keep,
-                       max_cost=default_max_cost(max_nodes, labelled=show_saved))
+                       max_cost=default_max_cost(max_nodes, labelled=show_saved),
+                       repeats=repeats)
     else:
         col = Collapsed({}, [], len(order))
     hidden = col.hidden
@@ -259,11 +264,14 @@ def _dot_body(
     remarks = []
     if g.incomplete:
         remarks.append("incomplete recording: " + (g.error or "the recorded code raised"))
-    if col.summaries:
+    if any(s.title is None for s in col.summaries):
         remarks.append(
             f"large graph: {len(hidden):,} of {col.total:,} nodes collapsed into "
             f"{len(col.summaries)} summary node(s) (max_nodes={max_nodes})"
         )
+    elif col.summaries:
+        remarks.append(f"repeated iterations: {len(hidden):,} of {col.total:,} nodes collapsed "
+                       "(max_nodes=0 draws them all)")
     remarks.extend(g.notes)
 
     out = [
@@ -311,7 +319,7 @@ def _dot_body(
     for s in col.summaries:
         used.add("summary")
         out.append(
-            f"\t{s.id} [label={labels.summary_label(s.size, s.counts)} shape=box3d"
+            f"\t{s.id} [label={labels.summary_label(s.size, s.counts, s.title)} shape=box3d"
             ' fillcolor="#f5f5f5" color="#777777"]\n'
         )
     out.extend(_edge_lines(edges, hidden))

@@ -169,9 +169,12 @@ def op_label(
     return "<" + _TABLE + "".join(rows) + "</TABLE>>"
 
 
-def summary_label(size: int, counts: list[tuple[str, int]]) -> str:
-    """The label of a summary node: how many nodes it hides, and of which kinds."""
-    rows = [_row(f"<B>… {size:,} nodes collapsed</B>")]
+def summary_label(size: int, counts: list[tuple[str, int]], title: str | None = None) -> str:
+    """The label of a summary node: how many nodes it hides (or ``title``: what they are),
+    and of which kinds."""
+    rows = [_row(f"<B>{esc(title)}</B>" if title else f"<B>… {size:,} nodes collapsed</B>")]
+    if title:
+        rows.append(_row(f'<FONT POINT-SIZE="9">{size:,} nodes</FONT>'))
     for name, n in counts[:5]:
         rows.append(_row(f'<FONT POINT-SIZE="9">{esc(clip(name, 32))} ×{n:,}</FONT>'))
     if len(counts) > 5:

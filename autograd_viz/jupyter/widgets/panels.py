@@ -236,11 +236,14 @@ MAX_MEMBERS = 40
 
 def _summary_html(graph: Graph, sid: str, body: DotBody | None) -> str:
     """A summary node: what it hides (kinds and counts, then the nodes themselves)."""
+    summary = None if body is None else next((s for s in body.summaries if s.id == sid), None)
+    about = ("This box stands for part of a large graph. Raise <code>--max-nodes</code> to "
+             "draw every node." if summary is None or summary.title is None else
+             f"This box stands for {e(summary.title)}: the same ops on graphs of their own, "
+             "as a loop builds them. <code>--max-nodes 0</code> draws every node.")
     parts = [f'<div class="{_ROOT} agv-inspector" data-node="{e(sid)}">'
              f'<h3><span class="agv-name">collapsed nodes</span> <span class="agv-id">{e(sid)}'
-             "</span></h3><p>This box stands for part of a large graph. Raise "
-             "<code>--max-nodes</code> to draw every node.</p>"]
-    summary = None if body is None else next((s for s in body.summaries if s.id == sid), None)
+             f"</span></h3><p>{about}</p>"]
     if body is not None and summary is not None:
         parts.append(f'<div class="agv-section agv-first"><h4>{summary.size:,} nodes</h4>'
                      '<table class="agv-props">')
