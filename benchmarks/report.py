@@ -48,15 +48,17 @@ def summary_rows(R: dict, before: dict | None = None) -> list[dict[str, Any]]:
     for name, label in (("record", "(7) viz.record() vs plain"),
                         ("record_64", "(7) viz.record(), 64x64"),
                         ("magic", "(7) %%autograd vs plain"),
-                        ("magic_rerun", "(7) %%autograd, cell re-run")):
+                        ("magic_rerun", "(7) %%autograd, cell re-run"),
+                        ("magic_loop", "(7) %%autograd, training loop")):
         v = R["viz_overhead"].get(name, {"skipped": "not run"})
         b = before.get("viz_overhead", {}).get(name, {}).get("ratio") if before else None
         if "skipped" in v:
             rows.append({"label": label, "unit": "x plain", "value": f"skipped: {v['skipped']}",
                          "ratio": None, "target": "<= 1.25x", "met": None, "before": b})
         else:
+            per = "us/step" if name == "magic_loop" else "us/op"
             rows.append({"label": label, "unit": "x plain",
-                         "value": f"{v['us']:.2f} vs {v['plain_us']:.2f} us/op",
+                         "value": f"{v['us']:.2f} vs {v['plain_us']:.2f} {per}",
                          "ratio": v["ratio"], "target": "<= 1.25x",
                          "met": v["ratio"] <= 1.25, "before": b})
     for n, d in R["dot"].items():
@@ -229,13 +231,17 @@ def markdown(R: dict, before: dict | None = None) -> str:
             "the same cell run again as a kernel does it (the request names the cell: its "
             "explorer is updated in place and the unchanged drawing comes from the SVG cache). "
             "The wall column is per cell and includes the `dot` processes, which the CPU clock "
-            "of this process does not see.", "",
+            "of this process does not see. The training loop is another cell: 100 SGD steps "
+            "of an MLP 20-32-3 on a batch of 64 with cross-entropy, plain vs `%%autograd` as a "
+            "new cell (µs per step, not per op; recorded, the cell also keeps every step's "
+            "values, summarised, for the explorer).", "",
             "| | plain µs/op | recorded µs/op | ratio | wall ms per cell, plain → recorded "
             "| target |", "|---|---|---|---|---|---|"]
-    for name in ("record", "record_64", "magic", "magic_rerun"):
+    for name in ("record", "record_64", "magic", "magic_rerun", "magic_loop"):
         v = R["viz_overhead"].get(name, {"skipped": "not run"})
         label = {"record": "viz.record()", "record_64": "viz.record(), 64×64",
-                 "magic": "%%autograd, new cell", "magic_rerun": "%%autograd, re-run"}[name]
+                 "magic": "%%autograd, new cell", "magic_rerun": "%%autograd, re-run",
+                 "magic_loop": "%%autograd, training loop (µs/step)"}[name]
         if "skipped" in v:
             out.append(f"| {label} | - | - | skipped: {v['skipped']} | - | ≤ 1.25× |")
         else:

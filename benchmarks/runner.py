@@ -152,18 +152,21 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
     # (7) recording overhead: viz.record() and %%autograd
     _log("-- (7) viz.record() / %%autograd")
     R["viz_overhead"] = {}
-    for name, maker, data in (("record", vizbench.record_pair, arrs),
-                              ("record_64", vizbench.record_pair, chain.arrays((64, 64))),
-                              ("magic", vizbench.magic_pair, arrs)):
+    # (the training loop: µs per step; its cells take ~0.5 s, so fewer rounds)
+    for name, maker, data, per, rounds in (
+            ("record", vizbench.record_pair, arrs, chain.N_OPS, 41),
+            ("record_64", vizbench.record_pair, chain.arrays((64, 64)), chain.N_OPS, 41),
+            ("magic", vizbench.magic_pair, arrs, chain.N_OPS, 41),
+            ("magic_loop", vizbench.loop_pair, arrs, vizbench.LOOP_STEPS, 9)):
         try:
             fns, why = maker(data)
             if fns is None:
                 R["viz_overhead"][name] = {"skipped": why}
                 continue
-            st = interleaved(fns, 3 if quick else 41, min_sample_s=min_sample)
+            st = interleaved(fns, 3 if quick else rounds, min_sample_s=min_sample)
             plain = st.pop("plain")
             for key, v in zip((name, f"{name}_rerun"), st.values()):
-                us, plain_us = (x.median / chain.N_OPS * 1e6 for x in (v, plain))
+                us, plain_us = (x.median / per * 1e6 for x in (v, plain))
                 R["viz_overhead"][key] = {
                     "plain_us": plain_us, "us": us, "ratio": us / plain_us,
                     "plain_wall_ms": plain.wall_median * 1e3, "wall_ms": v.wall_median * 1e3}

@@ -52,26 +52,38 @@ def record_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str
     return {"plain": step, "record": recorded}, None
 
 
-def magic_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
-    """The chain as an IPython cell, plain and under ``%%autograd``, in a real
-    ``InteractiveShell`` with the extension loaded (output swallowed for both)."""
+#: Steps of the recorded training loop (``loop_pair``).
+LOOP_STEPS = 100
+LOOP_SETUP = """\
+_bench_model = av.nn.Sequential(av.nn.Linear(20, 32), av.nn.ReLU(), av.nn.Linear(32, 3))
+_bench_opt = av.optim.SGD(_bench_model.parameters(), lr=0.1)
+_bench_x = av.randn(64, 20)
+_bench_y = av.randint(0, 3, (64,))
+"""
+LOOP_CELL = """\
+for _ in range({steps}):
+    _bench_opt.zero_grad()
+    _loss = av.nn.functional.cross_entropy(_bench_model(_bench_x), _bench_y)
+    _loss.backward()
+    _bench_opt.step()
+"""
+
+
+def _magic_shell() -> tuple[Any, Callable[..., None] | None, str | None]:
+    """A real ``InteractiveShell`` with the extension loaded, and ``run(src, cell_id)``
+    (output swallowed; a failing cell raises); or ``(None, None, why not)``."""
     try:
         from IPython.core.interactiveshell import InteractiveShell
     except ImportError as e:
-        return None, f"IPython missing ({e})"
-    import autograd_viz as av
-
+        return None, None, f"IPython missing ({e})"
     shell = InteractiveShell.instance()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             shell.run_line_magic("load_ext", "autograd_viz")
     except Exception as e:  # noqa: BLE001 - the magic is being written by others
-        return None, f"%load_ext autograd_viz failed ({type(e).__name__}: {e})"
+        return None, None, f"%load_ext autograd_viz failed ({type(e).__name__}: {e})"
     if "autograd" not in shell.magics_manager.magics.get("cell", {}):
-        return None, "the %%autograd cell magic is not registered yet"
-    x, a, b, c = (av.tensor(v, requires_grad=True) for v in arrs)
-    shell.user_ns.update({"av": av, "x": x, "a": a, "b": b, "c": c})
-    code = CELL.format(cycles=chain.CYCLES)
+        return None, None, "the %%autograd cell magic is not registered yet"
 
     def run(src: str, cell_id: str | None = None) -> None:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -79,20 +91,58 @@ def magic_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str 
         if not r.success:
             raise RuntimeError(f"cell failed: {r.error_in_exec or r.error_before_exec}")
 
-    clear = getattr(av.viz, "clear_svg_cache", lambda: None)
+    return shell, run, None
 
-    count = itertools.count()
+
+_new_cells = itertools.count()
+
+
+def _new_cell(run: Callable[..., None], code: str) -> Callable[[], None]:
+    """Run ``code`` under ``%%autograd`` as a new cell each time."""
+    import autograd_viz as av
+
+    clear = getattr(av.viz, "clear_svg_cache", lambda: None)
 
     def new_cell() -> None:
         clear()  # a new cell draws a graph not drawn before: dot runs
         # a new cell id, as Jupyter sends one with each cell (the magic keeps the explorers
         # of the last ``max_explorers`` cells for their re-runs, and closes older ones)
-        run("%%autograd\n" + code, cell_id=f"bench-new-{next(count)}")
+        run("%%autograd\n" + code, cell_id=f"bench-new-{next(_new_cells)}")
 
-    return {"plain": lambda: run(code), "magic": new_cell,
+    return new_cell
+
+
+def magic_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
+    """The chain as an IPython cell, plain and under ``%%autograd``, in a real
+    ``InteractiveShell`` with the extension loaded (output swallowed for both)."""
+    shell, run, why = _magic_shell()
+    if run is None:
+        return None, why
+    import autograd_viz as av
+
+    x, a, b, c = (av.tensor(v, requires_grad=True) for v in arrs)
+    shell.user_ns.update({"av": av, "x": x, "a": a, "b": b, "c": c})
+    code = CELL.format(cycles=chain.CYCLES)
+    return {"plain": lambda: run(code), "magic": _new_cell(run, code),
             # as a kernel re-runs a cell (its id comes with the request): the cell's explorer
             # is updated in place, and its unchanged drawing comes from the SVG cache
             "magic_rerun": lambda: run("%%autograd\n" + code, cell_id="bench-cell")}, None
+
+
+def loop_pair(_arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
+    """A training loop as one cell (``LOOP_STEPS`` SGD steps of an MLP 20-32-3 on a batch of
+    64, cross-entropy), plain and under ``%%autograd`` (a new cell each time): what a
+    person who records a few epochs of a small model waits for."""
+    shell, run, why = _magic_shell()
+    if run is None:
+        return None, why
+    import autograd_viz as av
+
+    av.manual_seed(0)
+    shell.user_ns["av"] = av
+    run(LOOP_SETUP)
+    code = LOOP_CELL.format(steps=LOOP_STEPS)
+    return {"plain": lambda: run(code), "magic_loop": _new_cell(run, code)}, None
 
 
 # ------------------------------------------------------------------------------ DOT+SVG

@@ -23,6 +23,7 @@ ROWS = (
     "(6) grad recording cost",
     "(7) viz.record() vs plain",
     "(7) %%autograd vs plain",
+    "(7) %%autograd, training loop",
     "(8) DOT+SVG 300 nodes",
     "(8) DOT+SVG 10000 nodes",
     "memory 300-step loop",
@@ -48,6 +49,14 @@ def test_table_has_every_row(quick_run):
     lines = stdout.splitlines()
     for row in ROWS:
         assert any(line.startswith(row) for line in lines), f"row {row!r} missing:\n{stdout}"
+
+
+def test_recorded_training_loop_ran(quick_run):
+    """The training-loop row measured both cells (a skip would say why instead)."""
+    stdout, _ = quick_run
+    row = next(line for line in stdout.splitlines()
+               if line.startswith("(7) %%autograd, training loop"))
+    assert "us/step" in row and "skipped" not in row, row
 
 
 def test_every_library_matches_torch(quick_run):
