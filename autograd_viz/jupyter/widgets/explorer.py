@@ -165,10 +165,6 @@ class Explorer(W.VBox):
             start = 1 if (step and n) else 0
             self.slider.value = self.play.value = start
             self.slider.disabled = self.play.disabled = n == 0
-            self.canvas.names = {
-                **{t.id: t.name or t.id for t in g.tensors},
-                **{o.id: o.name for o in g.ops},
-            }
             self.canvas.selected = ""
         finally:
             self._busy = False
@@ -199,6 +195,12 @@ class Explorer(W.VBox):
         self._svg = svg
         self._drawing = d
         self.canvas.rankdir = rec.options.rankdir
+        # names of the drawn nodes only (a recorded loop has tens of thousands of nodes)
+        g = rec.graph
+        tensors, ops = {t.id: t for t in g.tensors}, {o.id: o for o in g.ops}
+        self.canvas.names = {
+            n: ops[n].name if n in ops else tensors[n].name or n
+            for n in d.body.drawn if n in ops or n in tensors}
         self.canvas.svg = svg
 
     # ------------------------------------------------------------------ events
