@@ -12,8 +12,10 @@ from autograd_viz import viz
 from autograd_viz.viz.repeats import MIN_RUNS
 
 
-def _loop(steps: int, *, fresh_batch: bool = False, retain: bool = False, name_in: int = -1):
-    """A recorded training loop of a linear model: one backward run per step."""
+def _loop(steps: int, *, fresh_batch: bool = False, name_in: int = -1,
+          metric: str | None = None):
+    """A recorded training loop of a linear model: one backward run per step (``metric``:
+    an accuracy computed from each step's output, "grad" or "no_grad")."""
     av.manual_seed(0)
     lin = av.nn.Linear(4, 3)
     x = av.randn(8, 4)
@@ -27,6 +29,10 @@ def _loop(steps: int, *, fresh_batch: bool = False, retain: bool = False, name_i
             if i == name_in:
                 rec.set_names({"picked": loss})
             loss.backward()
+            if metric is not None:
+                with av.set_grad_enabled(metric == "grad"):
+                    out = lin(xb)
+                    (out.argmax(1) == y).float().mean()
     return rec.graph()
 
 
@@ -122,3 +128,18 @@ def test_a_long_loop_draws_quickly_and_small():
     svg = viz.draw(g).svg()
     width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
     assert width < 2500
+
+
+@pytest.mark.parametrize("metric", ["grad", "no_grad"])
+def test_what_hangs_off_the_folded_iterations_folds_with_them(metric):
+    """A metric computed from each step's model output (with grad on or off: ops that no
+    backward runs) goes into the summary with its iteration; the first and last stay."""
+    g = _loop(10, metric=metric)
+    body = viz.dot_body(g)
+    (s,) = body.summaries
+    eqs = [o.id for o in g.ops if o.name == "eq"]
+    assert len(eqs) == 10
+    assert [body.shown_as(o) for o in eqs] == [eqs[0]] + [s.id] * 8 + [eqs[-1]]
+    y = next(t for t in g.tensors if t.dtype == "int64" and t.role == "constant")
+    assert body.shown_as(y.id) == y.id  # the labels every iteration uses stay drawn
+    assert len(body.drawn) < (len(g.tensors) + len(g.ops)) / 4

@@ -17,10 +17,14 @@ MIN_RUNS = 6
 
 def repeated_runs(graph: Graph, drawn: set[str], keep: set[str],
                   min_runs: int = MIN_RUNS) -> list[tuple[list[str], str]]:
-    """``(nodes, title)`` per group of alike iterations: the nodes of its middle runs (their
-    ops, the tensors those ops made and the inputs only they used; never a node in
-    ``keep`` or an ``AccumulateGrad``, which the iterations share), among ``drawn``."""
+    """``(nodes, title)`` per group of alike iterations: the nodes of its middle ones, among
+    ``drawn``: the ops recorded from the first op of its second run's graph up to the
+    first op of its last run's graph (the middle iterations' forward passes and whatever
+    else they computed, such as a metric), the tensors those ops made, the inputs only
+    they used and what hangs off them alone; never a node in ``keep`` or an
+    ``AccumulateGrad``, which the iterations share."""
     ops = {o.id: o for o in graph.ops}
+    index = {o.id: k for k, o in enumerate(graph.ops)}
     runs_of: dict[str, int] = {}
     for r in graph.runs:
         for s in r.steps:
@@ -46,7 +50,10 @@ def repeated_runs(graph: Graph, drawn: set[str], keep: set[str],
         if len(grp) < min_runs:
             continue
         middle = grp[1:-1]
-        ms = _members([o for _, mine in middle for o in mine], graph, drawn, keep)
+        lo = min(index[o] for o in middle[0][1])
+        hi = min(index[o] for o in grp[-1][1])
+        ms = _members([o.id for o in graph.ops[lo:hi] if o.kind != "accumulate"],
+                      graph, drawn, keep)
         if ms:
             title = (f"{len(middle):,} more iterations like {grp[0][0]} "
                      f"({middle[0][0]} … {middle[-1][0]})")
@@ -55,18 +62,31 @@ def repeated_runs(graph: Graph, drawn: set[str], keep: set[str],
 
 
 def _members(op_ids: list[str], graph: Graph, drawn: set[str], keep: set[str]) -> list[str]:
-    """The ops, the tensors they made, and the inputs used by nothing else (drawn ones)."""
+    """The ops, the tensors they made, the inputs used by nothing else, and what hangs off
+    them alone (a metric computed from an iteration's output), among ``drawn``."""
     mine = {o for o in op_ids if o in drawn and o not in keep}
-    made = {t.id for t in graph.tensors
-            if t.grad_fn in mine and t.id in drawn and t.id not in keep}
-    inside = mine | made
+    inside = mine | {t.id for t in graph.tensors
+                     if t.grad_fn in mine and t.id in drawn and t.id not in keep}
     users: dict[str, set[str]] = {}
+    preds: dict[str, set[str]] = {}
     for e in graph.edges:
-        if e.dst in drawn:
+        if e.src in drawn and e.dst in drawn and e.kind != "saved":
             users.setdefault(e.src, set()).add(e.dst)
-    only_here = {t.id for t in graph.tensors
-                 if t.id in drawn and t.id not in keep and t.id not in inside
-                 and t.role != "intermediate" and users.get(t.id)
-                 and users[t.id] <= inside}
-    tensors = made | only_here
-    return [o for o in op_ids if o in mine] + [t.id for t in graph.tensors if t.id in tensors]
+            preds.setdefault(e.dst, set()).add(e.src)
+    # (inputs that no drawn op made: parameters, data; an untracked op's output is not one)
+    shared = {t.id for t in graph.tensors if t.role != "intermediate" and not preds.get(t.id)}
+    shared |= {o.id for o in graph.ops if o.kind == "accumulate"}
+    inside |= {t for t in shared if t in drawn and t not in keep and users.get(t)
+               and users[t] <= inside}
+    rest = [n for n in (*(o.id for o in graph.ops), *(t.id for t in graph.tensors))
+            if n in drawn and n not in inside and n not in keep and n not in shared]
+    grew = True
+    while grew:  # (downstream first seen, then what hangs off it)
+        grew = False
+        for n in rest:
+            ps = preds.get(n)
+            if n not in inside and ps and ps & inside and ps <= inside | shared:
+                inside.add(n)
+                grew = True
+    return [o.id for o in graph.ops if o.id in inside] + \
+        [t.id for t in graph.tensors if t.id in inside]
