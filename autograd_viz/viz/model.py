@@ -55,9 +55,8 @@ class Preview:
 
     A recorder's previews are formatted when first read: until then ``text`` is missing from
     the instance and a source object kept under ``_lazy`` (with a ``text()`` method) makes
-    it. A recorded training loop holds thousands of
-    previews of which a person reads a few; equality, ``repr``, pickling and JSON read
-    them as usual, which formats them.
+    it. A recorded training loop holds thousands of previews of which a person reads a
+    few; equality, ``repr``, pickling and JSON read them as usual, which formats them.
     """
 
     shape: list[int]

@@ -85,7 +85,8 @@ def _members(op_ids: list[str], graph: Graph, drawn: set[str], keep: set[str]) -
         grew = False
         for n in rest:
             ps = preds.get(n)
-            if n not in inside and ps and ps & inside and ps <= inside | shared:
+            if n not in inside and ps and not ps.isdisjoint(inside) \
+                    and all(p in inside or p in shared for p in ps):
                 inside.add(n)
                 grew = True
     return [o.id for o in graph.ops if o.id in inside] + \
