@@ -32,6 +32,8 @@ def repeated_runs(graph: Graph, drawn: set[str], keep: set[str],
 
     def own_ops(r: BackwardRun) -> list[str] | None:
         """The run's ops if it ran them alone (a graph of its own), else None."""
+        if any(s.op not in ops for s in r.steps):  # (a hand-made graph may lack some)
+            return None
         found = [s.op for s in r.steps if ops[s.op].kind != "accumulate"]
         return found if found and all(runs_of[o] == 1 for o in found) else None
 
