@@ -143,3 +143,29 @@ def test_what_hangs_off_the_folded_iterations_folds_with_them(metric):
     y = next(t for t in g.tensors if t.dtype == "int64" and t.role == "constant")
     assert body.shown_as(y.id) == y.id  # the labels every iteration uses stay drawn
     assert len(body.drawn) < (len(g.tensors) + len(g.ops)) / 4
+
+
+def test_each_iteration_keeps_the_data_it_made():
+    """Data made by ops at the top of each step (x = rand * 20) goes with its step: the first
+    and the last step are drawn with theirs, and the summary touches only what all steps
+    share (the parameters' AccumulateGrad nodes and the labels)."""
+    av.manual_seed(0)
+    lin = av.nn.Linear(4, 3)
+    y = av.randint(0, 3, (8,))
+    with viz.record(names={"lin": lin}) as rec:
+        for _ in range(9):
+            lin.zero_grad()
+            xb = av.rand(8, 4) * 20 - 10
+            av.nn.functional.cross_entropy(lin(xb), y).backward()
+    g = rec.graph()
+    body = viz.dot_body(g)
+    (s,) = body.summaries
+    data_ops = [o.id for o in g.ops if o.kind == "untracked"]
+    assert len(data_ops) == 18  # a mul and a sub per step
+    assert [body.shown_as(o) for o in data_ops] == data_ops[:2] + [s.id] * 14 + data_ops[-2:]
+    src = viz.dot_source(g)
+    touching = {a for a, b in re.findall(r"^\t(\w+) -> (\w+)", src, re.M) if b == s.id}
+    touching |= {b for a, b in re.findall(r"^\t(\w+) -> (\w+)", src, re.M) if a == s.id}
+    shared = {o.id for o in g.ops if o.kind == "accumulate"} | {
+        t.id for t in g.tensors if t.dtype == "int64"}
+    assert touching and touching <= shared, touching - shared

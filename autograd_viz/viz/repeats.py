@@ -9,6 +9,8 @@ between are folded into one summary node (``max_nodes=0`` draws everything).
 """
 from __future__ import annotations
 
+import bisect
+
 from .model import BackwardRun, Graph
 
 #: Fold the middle of at least this many alike consecutive backward runs.
@@ -17,14 +19,9 @@ MIN_RUNS = 6
 
 def repeated_runs(graph: Graph, drawn: set[str], keep: set[str],
                   min_runs: int = MIN_RUNS) -> list[tuple[list[str], str]]:
-    """``(nodes, title)`` per group of alike iterations: the nodes of its middle ones, among
-    ``drawn``: the ops recorded from the first op of its second run's graph up to the
-    first op of its last run's graph (the middle iterations' forward passes and whatever
-    else they computed, such as a metric), the tensors those ops made, the inputs only
-    they used and what hangs off them alone; never a node in ``keep`` or an
-    ``AccumulateGrad``, which the iterations share."""
+    """``(nodes, title)`` per group of at least ``min_runs`` alike iterations: the drawn
+    nodes of its middle ones (see :func:`_iterations`), never one in ``keep``."""
     ops = {o.id: o for o in graph.ops}
-    index = {o.id: k for k, o in enumerate(graph.ops)}
     runs_of: dict[str, int] = {}
     for r in graph.runs:
         for s in r.steps:
@@ -47,49 +44,72 @@ def repeated_runs(graph: Graph, drawn: set[str], keep: set[str],
         if sig is not None:
             groups[-1].append((r.id, mine))
         last_sig = sig
+    labels = None
     out = []
     for grp in groups:
         if len(grp) < min_runs:
             continue
-        middle = grp[1:-1]
-        lo = min(index[o] for o in middle[0][1])
-        hi = min(index[o] for o in grp[-1][1])
-        ms = _members([o.id for o in graph.ops[lo:hi] if o.kind != "accumulate"],
-                      graph, drawn, keep)
+        if labels is None:
+            labels = _iterations(graph, drawn, [run for g in groups for run in g])
+        middle = {rid for rid, _ in grp[1:-1]}
+        ms = [n for n, rid in labels.items() if rid in middle and n not in keep]
         if ms:
-            title = (f"{len(middle):,} more iterations like {grp[0][0]} "
-                     f"({middle[0][0]} … {middle[-1][0]})")
+            first, inner = grp[0][0], grp[1:-1]
+            title = (f"{len(inner):,} more iterations like {first} "
+                     f"({inner[0][0]} … {inner[-1][0]})")
             out.append((ms, title))
     return out
 
 
-def _members(op_ids: list[str], graph: Graph, drawn: set[str], keep: set[str]) -> list[str]:
-    """The ops, the tensors they made, the inputs used by nothing else, and what hangs off
-    them alone (a metric computed from an iteration's output), among ``drawn``."""
-    mine = {o for o in op_ids if o in drawn and o not in keep}
-    inside = mine | {t.id for t in graph.tensors
-                     if t.grad_fn in mine and t.id in drawn and t.id not in keep}
-    users: dict[str, set[str]] = {}
-    preds: dict[str, set[str]] = {}
+def _iterations(graph: Graph, drawn: set[str],
+                runs: list[tuple[str, list[str]]]) -> dict[str, str]:
+    """Drawn node -> the run (iteration) it belongs to: a run's own ops, then breadth first
+    from all of them at once through everything that iterations do not share (each node
+    goes to the nearest run), so an iteration's data, the metric computed from its output
+    and the like go with it. Shared are AccumulateGrad nodes and tensors no drawn op made
+    (parameters, data made before the loop); such a tensor goes with an iteration only when
+    nothing else uses it. A node connected to no run goes with the last run whose graph was
+    recorded before it."""
+    adj: dict[str, list[str]] = {}
+    made: set[str] = set()
     for e in graph.edges:
-        if e.src in drawn and e.dst in drawn and e.kind != "saved":
-            users.setdefault(e.src, set()).add(e.dst)
-            preds.setdefault(e.dst, set()).add(e.src)
-    # (inputs that no drawn op made: parameters, data; an untracked op's output is not one)
-    shared = {t.id for t in graph.tensors if t.role != "intermediate" and not preds.get(t.id)}
+        if e.kind != "saved" and e.src in drawn and e.dst in drawn:
+            adj.setdefault(e.src, []).append(e.dst)
+            adj.setdefault(e.dst, []).append(e.src)
+            made.add(e.dst)
+    shared = {t.id for t in graph.tensors if t.role != "intermediate" and t.id not in made}
     shared |= {o.id for o in graph.ops if o.kind == "accumulate"}
-    inside |= {t for t in shared if t in drawn and t not in keep and users.get(t)
-               and users[t] <= inside}
-    rest = [n for n in (*(o.id for o in graph.ops), *(t.id for t in graph.tensors))
-            if n in drawn and n not in inside and n not in keep and n not in shared]
-    grew = True
-    while grew:  # (downstream first seen, then what hangs off it)
-        grew = False
-        for n in rest:
-            ps = preds.get(n)
-            if n not in inside and ps and not ps.isdisjoint(inside) \
-                    and all(p in inside or p in shared for p in ps):
-                inside.add(n)
-                grew = True
-    return [o.id for o in graph.ops if o.id in inside] + \
-        [t.id for t in graph.tensors if t.id in inside]
+    label: dict[str, str] = {}
+
+    def spread(frontier: list[str]) -> None:
+        while frontier:
+            nxt = []
+            for n in frontier:
+                for m in adj.get(n, ()):
+                    if m not in label and m not in shared:
+                        label[m] = label[n]
+                        nxt.append(m)
+            frontier = nxt
+
+    first: list[str] = []
+    for rid, own in runs:
+        for o in own:
+            if o in drawn and o not in label:
+                label[o] = rid
+                first.append(o)
+    spread(first)
+    index = {o.id: k for k, o in enumerate(graph.ops)}
+    starts = sorted((min(index[o] for o in own), rid) for rid, own in runs)
+    keys = [k for k, _ in starts]
+    for k, o in enumerate(graph.ops):
+        if o.id in drawn and o.id not in label and o.id not in shared:
+            at = bisect.bisect_right(keys, k) - 1
+            if at >= 0:
+                label[o.id] = starts[at][1]
+                spread([o.id])
+    found = dict(label)  # (what shared nodes get depends on these only: any order will do)
+    for t in shared:
+        users = {found.get(u) for u in adj.get(t, ())}
+        if len(users) == 1 and None not in users:
+            label[t] = users.pop()  # type: ignore[assignment]
+    return label

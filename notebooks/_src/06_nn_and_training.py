@@ -287,6 +287,28 @@ for ii in range(4000):
 print(f"w ≈ {model.weight.item():.1f}, b ≈ {model.bias.item():.1f}")
 
 # %% [markdown]
+# Ten more steps of that loop under `%%autograd` show what a step does: each builds a new
+# graph on the same two parameters, `optimizer.zero_grad()` sets their `.grad` to `None` and
+# `loss.backward()` writes it again. The drawing keeps the first and the last iteration and
+# folds the eight between into one box (click it in the explorer to see what it holds); the
+# timeline under the graph lists `model.weight.grad` after every reset and backward.
+
+# %% tags=["nbval-ignore-output"]
+# %%autograd --out steps
+for ii in range(10):
+    x, y = get_fake_data()
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+
+# %%
+print(len(steps.graph.runs), "backward runs;",
+      [s.title for s in steps.drawing().summaries])
+events = steps.graph.grad_history[steps.graph.tensor("model.weight").id]
+print([e.kind for e in events[:4]], "...", len(events), "events")
+
+# %% [markdown]
 # ## A LeNet on handwritten digits
 #
 # LeNet is the convolutional network of the tutorial: two convolution + ReLU + max-pool stages
