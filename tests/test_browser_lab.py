@@ -145,6 +145,34 @@ def test_explorer_in_jupyterlab(open_notebook, screenshot):
     assert pg.external_requests == [], "the page tried to reach the network (CDN?)"
 
 
+def test_recorded_training_loop_in_jupyterlab(open_notebook, screenshot):
+    """Thirty SGD steps under ``%%autograd``: the canvas draws the first and the last
+    iteration and one box for the 28 between; clicking the box says what it stands for, and
+    the ``.grad`` timeline shows its first and last events with the count between."""
+    from playwright.sync_api import expect
+
+    pg = open_notebook("loop_demo")
+    _run_all(pg)
+    cell = pg.locator(".jp-Notebook .jp-CodeCell").nth(1)
+    canvas = cell.locator(".agv-canvas")
+    summary = canvas.locator("g.agv-node.agv-summary")
+    expect(summary).to_have_count(1)
+    expect(summary).to_contain_text("28 more iterations like run0 (run1 … run28)")
+    expect(cell.locator(".agv-header")).to_contain_text("loss, (MseLossBackward0) ×29")
+    assert canvas.locator("g.agv-node.agv-op").count() < 20
+    assert canvas.locator("g.agv-node").evaluate_all("els => els.length") < 40
+    canvas.locator(".agv-fit").click()
+    summary.click()
+    inspector = cell.locator(".agv-inspector-box")
+    expect(inspector).to_contain_text(
+        "This box stands for 28 more iterations like run0 (run1 … run28)")
+    # (59 events per parameter: 30 backward calls, 29 resets; the first zero_grad found None)
+    expect(cell.locator(".agv-timeline .agv-ev-cut").first).to_have_text("… 19 more")
+    cell.locator(".agv-explorer").evaluate("e => e.scrollIntoView({block: 'start'})")
+    screenshot(pg, "lab_recorded_loop")
+    assert pg.external_requests == [], "the page tried to reach the network (CDN?)"
+
+
 def test_saved_notebook_as_static_html(executed_demo, page, screenshot):
     """nbconvert's HTML of the executed notebook, opened in Chromium with no kernel and no
     network: every graph is there as an SVG image (the widget view has no saved state, so

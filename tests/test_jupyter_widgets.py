@@ -416,6 +416,7 @@ def test_explorer_of_a_recorded_loop_draws_first_and_last_iterations(sent):
     assert set(ex.canvas.names) == set(ex._drawing.body.drawn) - {s.id}
     assert len(ex.canvas.names) < (len(g.tensors) + len(g.ops)) / 3
     assert "10 more iterations like run0" in ex.canvas.svg
+    assert "w → (SumBackward0) ×12" in ex.header.value  # one output per step, counted
     html = ex.select(s.id)
     assert "This box stands for 10 more iterations like run0 (run1 … run10)" in html
     middle = next(k for k, f in enumerate(ex.steps, 1) if f.run.id == "run5")

@@ -175,13 +175,18 @@ def role_chips(t: TensorNode) -> str:
 
 def header_html(graph: Graph, *, names: Sequence[str] = ()) -> str:
     """Title bar: what the cell built, and a banner when the recording is incomplete."""
-    outs = [t.name or (f"({graph.label(t.grad_fn)})" if t.grad_fn else t.id)
-            for t in graph.outputs]
+    # outputs: named ones first, alike unnamed ones counted (a loop makes one per step)
+    counts: dict[str, int] = {}
+    for t in sorted(graph.outputs, key=lambda t: not t.name):
+        label = t.name or (f"({graph.label(t.grad_fn)})" if t.grad_fn else t.id)
+        counts[label] = counts.get(label, 0) + 1
+    outs = [k if n == 1 else f"{k} ×{n}" for k, n in counts.items()]
     flow = ""
     if names or outs:
         ins = ", ".join(names[:6]) + (" …" if len(names) > 6 else "")
         arrow = " → " if ins and outs else ""
-        flow = f'<span class="agv-flow">{e(ins)}{arrow}{e(", ".join(outs[:4]))}</span>'
+        shown = ", ".join(outs[:4]) + (" …" if len(outs) > 4 else "")
+        flow = f'<span class="agv-flow">{e(ins)}{arrow}{e(shown)}</span>'
     parts = [
         f'<div class="{_ROOT} agv-header">',
         '<span class="agv-logo">∂</span><span class="agv-title">autograd</span>',
