@@ -267,8 +267,8 @@ b.grad = None
 # ### The same fit with `nn` and `optim`
 #
 # `nn.Linear(1, 1)` holds `w` and `b`; `nn.MSELoss` computes the (mean) squared error;
-# `optim.SGD` does the update and `optimizer.zero_grad()` the zeroing. The loop shrinks to its
-# meaning: zero, forward, backward, step. The mean loss (instead of the tutorial's half-sum)
+# `optim.SGD` does the update and `optimizer.zero_grad()` the zeroing. A step shrinks to its
+# meaning: zero, forward, backward, update. The mean loss (instead of the tutorial's half-sum)
 # divides the gradient by 4 compared to the hand-written loop, so the learning rate is 4×.
 
 # %%
@@ -277,17 +277,24 @@ model = nn.Linear(1, 1)
 criterion = nn.MSELoss()
 optimizer = av.optim.SGD(model.parameters(), lr=0.004)
 
-for ii in range(4000):
+
+def train_step():
+    """One SGD step on a fresh batch; returns the loss."""
     x, y = get_fake_data()
     optimizer.zero_grad()
     loss = criterion(model(x), y)
     loss.backward()
     optimizer.step()
+    return loss
+
+
+for ii in range(4000):
+    train_step()
 
 print(f"w ≈ {model.weight.item():.1f}, b ≈ {model.bias.item():.1f}")
 
 # %% [markdown]
-# Ten more steps of that loop under `%%autograd` show what a step does: each builds a new
+# Ten more steps under `%%autograd` show what a step does: each builds a new
 # graph on the same two parameters, `optimizer.zero_grad()` sets their `.grad` to `None` and
 # `loss.backward()` writes it again. The drawing keeps the first and the last iteration and
 # folds the eight between into one box (click it in the explorer to see what it holds); the
@@ -296,11 +303,7 @@ print(f"w ≈ {model.weight.item():.1f}, b ≈ {model.bias.item():.1f}")
 # %% tags=["nbval-ignore-output"]
 # %%autograd --out steps
 for ii in range(10):
-    x, y = get_fake_data()
-    optimizer.zero_grad()
-    loss = criterion(model(x), y)
-    loss.backward()
-    optimizer.step()
+    loss = train_step()
 
 # %%
 print(len(steps.graph.runs), "backward runs;",
