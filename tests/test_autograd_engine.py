@@ -550,3 +550,49 @@ def test_saved_attributes_like_torch(torch):
     a, t = res["autograd_viz"], res["torch"]
     np.testing.assert_allclose(a[2], t[2], rtol=1e-6)
     assert a[:2] + a[3:] == t[:2] + t[3:]
+
+
+def test_saved_lists_hold_no_markers_after_an_op():
+    """Forward marks where the op's own output is saved (``save_result()``, ``result=RESULT``)
+    and ``apply`` puts the output there: no marker is left in any node's saved list, and an
+    op that saves its output after or before an input keeps both, in save order."""
+    from autograd_viz.autograd.function import Op, SavedOutput, SavedTensor
+    from autograd_viz.ops._core import apply
+
+    class ResultThenSelf(Op):
+        def forward(self, a):
+            self.save_result()
+            self.save(self=self.inputs[0])
+            return a * 2
+
+        def backward(self, g):
+            return (g * 2,)
+
+    class PairThenResult(Op):
+        def forward(self, a):
+            self.save_pair("self", self.inputs[0], "other", None)
+            self.save_result()
+            return a * 3
+
+        def backward(self, g):
+            return (g * 3,)
+
+    x = av.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    cases = {
+        "tanh": (x.tanh(), [SavedOutput]),
+        "softmax": (x.softmax(0), [SavedOutput]),
+        "logsumexp": (x.logsumexp(0), [SavedTensor, SavedOutput]),
+        "mul": (x * x, [SavedTensor, SavedTensor]),
+        "result, self": (apply(ResultThenSelf, (x,)), [SavedOutput, SavedTensor]),
+        "pair, result": (apply(PairThenResult, (x,)), [SavedTensor, type(None), SavedOutput]),
+    }
+    for name, (y, kinds) in cases.items():
+        saved = y.grad_fn._saved
+        assert type(saved) is list, name
+        assert [type(s) for s in saved] == kinds, name
+        outs = [s for s in saved if type(s) is SavedOutput]
+        assert all(s.tensor is y and s.name == "result" for s in outs), name
+        y.sum().backward()
+    assert x.grad is not None
+    with av.no_grad():
+        assert x.tanh().grad_fn is None

@@ -31,6 +31,19 @@ FREED_MSG = (
 RESULT = object()  # marker: "save the op's output" in Op.save()
 
 
+class Pending(list):
+    """A node's saved list while its forward runs, holding a name (a ``str``) where the
+    op's output is to be saved: ``apply`` replaces each name with the output's
+    ``SavedOutput`` once the output exists. A plain list holds no names."""
+
+    __slots__ = ()
+
+
+#: ``_saved`` of a node whose forward saved its output only (``save_result()``): a tuple,
+#: so that nothing can append to the shared value (``apply`` replaces it).
+RESULT_ONLY = ("result",)
+
+
 class SavedTensor:
     """A tensor kept for backward with the version it had when saved."""
 
@@ -365,13 +378,14 @@ class Op(Node):
         if not node.needs:
             return
         lst = node._saved
-        if lst is None:
-            lst = node._saved = []
+        if lst is None or type(lst) is tuple or (
+                type(lst) is list and RESULT in named.values()):
+            lst = node._saved = Pending(lst or ())
         make = SavedTensor.make
         describe(*named)
         for name, t in named.items():
             if t is RESULT:
-                lst.append(name)  # filled in by Tensor construction in ops._make
+                lst.append(name)  # a name: ``apply`` puts the output's SavedOutput there
             else:
                 lst.append(make(t, name) if t is not None else None)
 
@@ -394,6 +408,8 @@ class Op(Node):
         if lst is None:
             self._saved = [s, s2]
         else:
+            if type(lst) is tuple:  # (RESULT_ONLY)
+                lst = self._saved = Pending(lst)
             lst += (s, s2)
 
     def save_result(self) -> None:
@@ -401,8 +417,9 @@ class Op(Node):
         if self.needs:
             lst = self._saved
             if lst is None:
-                self._saved = ["result"]
+                self._saved = RESULT_ONLY  # (most such ops save nothing else: no list)
             else:
+                lst = self._saved = Pending(lst)
                 lst.append("result")
 
     def saved(self) -> tuple:

@@ -13,6 +13,8 @@ from .. import _backend as B
 from ..autograd import events, grad_mode
 from ..autograd.function import (
     _DESCRIBED_CLASSES,
+    RESULT_ONLY,
+    Pending,
     SavedOutput,
     SavedTensor,
     _seq,
@@ -32,6 +34,7 @@ _state = grad_mode._state
 _new = object.__new__
 _next_seq = _seq.__next__
 _wrap = Tensor._wrap
+_NO_EDGE = (None, 0)  # the edge to an input that needs no grad (tuples are immutable: shared)
 SCALARS = (int, float, bool, np.number, np.bool_)
 
 
@@ -219,26 +222,46 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                 break
     n = len(inputs)
     proxied = False
-    if track:
-        if n == 2:  # (``Node._init_edges`` inlined: two inputs are most ops)
+    if track:  # (``Node._init_edges`` inlined for one and two inputs: most ops)
+        if n == 2:
             a, b = inputs
             ra, rb = a._rg, b._rg
             node.needs = (ra, rb)
             proxied = type(a) is CastProxy or type(b) is CastProxy
-            fa = a.grad_fn if ra else None
-            fb = b.grad_fn if rb else None
-            node.next_functions = ((fa, a._output_nr) if fa is not None else edge_of(a),
-                                   (fb, b._output_nr) if fb is not None else edge_of(b))
+            if ra:
+                f = a.grad_fn
+                if f is not None:
+                    ea = (f, a._output_nr)
+                else:
+                    f = a._acc  # (a leaf with its AccumulateGrad made: ``edge_of`` inlined)
+                    ea = (f, 0) if f is not None else edge_of(a)
+            else:
+                ea = _NO_EDGE
+            if rb:
+                f = b.grad_fn
+                if f is not None:
+                    eb = (f, b._output_nr)
+                else:
+                    f = b._acc
+                    eb = (f, 0) if f is not None else edge_of(b)
+            else:
+                eb = _NO_EDGE
+            node.next_functions = (ea, eb)
+            node.sequence_nr = _next_seq()
+            node._saved = None
+            node._freed = False
+        elif n == 1:
+            a = inputs[0]
+            node.needs = (True,)  # (tracked: its one input requires grad)
+            proxied = type(a) is CastProxy
+            f = a.grad_fn
+            node.next_functions = ((f, a._output_nr) if f is not None else edge_of(a),)
             node.sequence_nr = _next_seq()
             node._saved = None
             node._freed = False
         else:
-            if n == 1:
-                node.needs = (inputs[0]._rg,)
-                proxied = type(inputs[0]) is CastProxy
-            else:
-                node.needs = tuple([t._rg for t in inputs])
-                proxied = any(type(t) is CastProxy for t in inputs)
+            node.needs = tuple([t._rg for t in inputs])
+            proxied = any(type(t) is CastProxy for t in inputs)
             node._init_edges(inputs)  # (edges and sequence_nr before forward, as torch)
         if proxied:
             _castback(node, inputs)
@@ -277,25 +300,27 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
         res = _write_out(out, data, track, cls)
     if track:
         saved = node._saved  # (forward's save() filled it)
-        if saved:
-            for k, s in enumerate(saved):  # (names of saved outputs: see Op.save)
-                if type(s) is str:
-                    saved[k] = SavedOutput.of(res, s)
-        elif saved is not None:
-            node._saved = None
+        if saved is not None:
+            if saved is RESULT_ONLY:  # (the output alone: tanh, exp, sigmoid, relu, ...)
+                node._saved = [SavedOutput.of(res, "result")]
+            elif type(saved) is Pending:  # (names where the output goes: see Op.save)
+                node._saved = [SavedOutput.of(res, s) if type(s) is str else s for s in saved]
+            elif not saved:
+                node._saved = None
         if type(node) not in _DESCRIBED_CLASSES:
             describe_node(node)
         if not cls._differentiable:
             node = None
         else:
             res._rg = True
-            res.grad_fn = node
-            res._output_nr = 0
-            if out is not None and out._base is not None and out._base._rg:
-                raise RuntimeError(
-                    "autograd_viz does not support an in-place operation on a view whose base "
-                    "is part of the autograd graph; write to the base tensor, or .clone() "
-                    "the view first.")
+            res.grad_fn = node  # (a new result's ``_output_nr`` is 0 already)
+            if out is not None:
+                res._output_nr = 0
+                if out._base is not None and out._base._rg:
+                    raise RuntimeError(
+                        "autograd_viz does not support an in-place operation on a view whose "
+                        "base is part of the autograd graph; write to the base tensor, or "
+                        ".clone() the view first.")
     if events.enabled:
         if track and node is not None:
             events.node_created(node, _originals(inputs) if proxied else inputs, (res,))
