@@ -30,12 +30,11 @@ NONLEAF_GRAD_WARNING = (
 
 
 class _Version:
-    """A version counter shared by a tensor and its views (bumped by in-place writes)."""
+    """A version counter shared by a tensor and its views (bumped by in-place writes).
+    Made as ``_Version()`` and then given ``v = 0``: no ``__init__``, as a class without one
+    is called faster than ``object.__new__`` (this runs for every op's result)."""
 
     __slots__ = ("v",)
-
-    def __init__(self) -> None:
-        self.v = 0
 
 
 class Size(tuple):
@@ -88,7 +87,7 @@ class Tensor:
         t.grad_fn = None
         t._output_nr = 0
         t._grad = None
-        version = _new(_Version)  # _Version() without the __init__ call: this runs per op
+        version = _Version()
         version.v = 0
         t._vc = version
         t._base = None

@@ -596,3 +596,15 @@ def test_saved_lists_hold_no_markers_after_an_op():
     assert x.grad is not None
     with av.no_grad():
         assert x.tanh().grad_fn is None
+
+
+def test_an_op_class_with_init_is_refused():
+    """``apply`` makes nodes as ``cls()`` and sets their fields itself, so an op that
+    wants constructor arguments is refused when its class is made (they belong in
+    ``forward``'s keywords)."""
+    from autograd_viz.autograd.function import Op
+
+    with pytest.raises(TypeError, match="takes its arguments in forward"):
+        class WithInit(Op):  # noqa: F841 - the class statement itself must fail
+            def __init__(self, k):
+                self.k = k

@@ -45,19 +45,16 @@ RESULT_ONLY = ("result",)
 
 
 class SavedTensor:
-    """A tensor kept for backward with the version it had when saved."""
+    """A tensor kept for backward with the version it had when saved. Made by
+    :meth:`make` (no ``__init__``: a class without one is called faster than
+    ``object.__new__``, and every op's forward makes these)."""
 
     __slots__ = ("tensor", "version", "name")
 
-    def __init__(self, tensor: Any, name: str) -> None:
-        self.tensor = tensor
-        self.version = tensor._vc.v
-        self.name = name
-
-    @staticmethod
-    def make(tensor: Any, name: str) -> SavedTensor:
-        """``SavedTensor(tensor, name)`` without the ``__init__`` call (every op's forward)."""
-        s = _new(SavedTensor)
+    @classmethod
+    def make(cls, tensor: Any, name: str) -> SavedTensor:
+        """The saved ``tensor`` under ``name``, at its current version."""
+        s = cls()
         s.tensor = tensor
         s.version = tensor._vc.v
         s.name = name
@@ -89,7 +86,7 @@ class SavedOutput(SavedTensor):
 
     @staticmethod
     def of(tensor: Any, name: str) -> SavedOutput:
-        s = _new(SavedOutput)
+        s = SavedOutput()
         s.ref = _weakref(tensor)
         s.data = tensor._data
         s.vc = vc = tensor._vc
@@ -126,7 +123,7 @@ def _rebuild(s: SavedOutput, node: Any) -> Any:
 
 
 def _as_saved(t: Any, s: SavedOutput) -> SavedTensor:
-    plain = _new(SavedTensor)
+    plain = SavedTensor()
     plain.tensor, plain.version, plain.name = t, s.version, s.name
     return plain
 
@@ -367,6 +364,11 @@ class Op(Node):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__ or "__new__" in cls.__dict__:
+            # ``apply`` makes every node as ``cls()`` (faster than ``object.__new__``) and
+            # sets its fields itself; arguments reach the op through ``forward``
+            raise TypeError(f"{cls.__name__}: an Op takes its arguments in forward(), not "
+                            "in __init__ or __new__")
         # a subclass with its own forward or backward never inherits a fast formula
         if ("forward" in cls.__dict__ or "backward" in cls.__dict__) \
                 and "_fast_backward" not in cls.__dict__:
@@ -397,12 +399,12 @@ class Op(Node):
         if a is None:
             s = None
         else:
-            s = _new(SavedTensor)
+            s = SavedTensor()
             s.tensor, s.version, s.name = a, a._vc.v, name_a
         if b is None:
             s2 = None
         else:
-            s2 = _new(SavedTensor)
+            s2 = SavedTensor()
             s2.tensor, s2.version, s2.name = b, b._vc.v, name_b
         lst = self._saved
         if lst is None:
@@ -621,7 +623,7 @@ class Function(metaclass=FunctionMeta):
         node._out_meta = [(tuple(o.shape), o.dtype, o.device) if isinstance(o, Tensor)
                           else ((), None, None) for o in new_outs]
         if ctx.to_save:
-            node._saved = [SavedTensor(t, f"saved_{k}") if t is not None else None
+            node._saved = [SavedTensor.make(t, f"saved_{k}") if t is not None else None
                            for k, t in enumerate(ctx.to_save)]
             describe(*(s.name for s in node._saved if s is not None))
         if events.enabled:

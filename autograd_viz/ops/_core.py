@@ -31,7 +31,6 @@ from ._inplace import (
 )
 
 _state = grad_mode._state
-_new = object.__new__
 _next_seq = _seq.__next__
 _wrap = Tensor._wrap
 _NO_EDGE = (None, 0)  # the edge to an input that needs no grad (tuples are immutable: shared)
@@ -213,7 +212,7 @@ def grad_for(g: Tensor, inp: Tensor) -> Tensor:
 
 def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Tensor:
     """Run op ``cls`` on ``inputs`` (tensors) and record a node when grad is needed."""
-    node = _new(cls)
+    node = cls()  # (ops have no __init__: see Op.__init_subclass__)
     track = False
     if _state.enabled:
         for t in inputs:
@@ -333,7 +332,7 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
 def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
     """Like ``apply`` for ops with several outputs (``forward`` returns a tuple)."""
     track = _state.enabled and any(t._rg for t in inputs)
-    node = _new(cls)
+    node = cls()
     node.needs = tuple(t._rg for t in inputs) if track else ()
     node._saved = None
     node.inputs = inputs
@@ -356,7 +355,7 @@ def apply_multi(cls: type, inputs: tuple, **kw: Any) -> tuple:
         node._init_edges(inputs)
         node.n_outputs = len(outs)
         if saved:
-            node._saved = [SavedTensor(outs[0], s) if type(s) is str else s for s in saved]
+            node._saved = [SavedTensor.make(outs[0], s) if type(s) is str else s for s in saved]
         if type(node) not in _DESCRIBED_CLASSES:
             describe_node(node)
         for i, o in enumerate(outs):

@@ -230,8 +230,8 @@ def _pre_write_alias_of(self: Tensor) -> Tensor:
 
 def _saved_output(r: Tensor, name: str, view: Tensor | None) -> SavedTensor:
     if view is None:
-        return SavedTensor(r, name)
-    saved = _SavedViewOutput(r, name)
+        return SavedTensor.make(r, name)
+    saved = _SavedViewOutput.make(r, name)
     saved.view = weakref.ref(view)
     return saved
 
