@@ -41,7 +41,8 @@ def _check(out, gdt=None):
         assert _bits(a) == _bits(b), node.name()
 
 
-BINARY_SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((), (5,)), ((2, 3), ())]
+BINARY_SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((), (5,)), ((2, 3), ()),
+                 ((2, 3, 4), (4,)), ((2, 3, 4), (3, 4)), ((5, 3, 4), (1, 4)), ((2, 3), (1,))]
 
 
 @pytest.mark.parametrize("dt", FLOATS)
@@ -53,6 +54,17 @@ def test_binary(op, sa, sb, dt):
     _check(getattr(av, op)(a, b))
     _check(getattr(av, op)(a, b.detach()))  # one input needs no grad
     _check(getattr(av, op)(a.detach(), b))
+
+
+def test_bias_grad_is_an_array_of_its_own():
+    """A bias broadcast over the batch gets its gradient summed straight to its shape: an
+    array that ``.grad`` takes over (no view of a bigger sum left behind, no copy), with the
+    values of the Tensor-level path."""
+    x, w, b = _t((8, 5), np.float32, rg=False), _t((5, 3), np.float32), _t((3,), np.float32)
+    (x @ w + b).relu().sum().backward()
+    assert b.grad._data.base is None and b.grad._data.flags.owndata
+    want = av.autograd.grad((x @ w + b).relu().sum(), b, create_graph=True)[0]
+    assert _bits(b.grad) == _bits(want.detach())
 
 
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])

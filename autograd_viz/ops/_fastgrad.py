@@ -90,10 +90,13 @@ def sum_to(g: Any, shape: tuple, dt: Any) -> Any:
         lead = len(gshape) - len(shape)
         axes = tuple(range(lead)) + tuple(
             i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
-        if axes:
-            g = g.sum(axis=axes, keepdims=True, dtype=g.dtype)
-        if lead or g.shape != shape:
-            g = g.reshape(shape)
+        if shape and len(axes) == lead:  # (a bias: leading axes only, summed straight to
+            g = g.sum(axis=axes, dtype=g.dtype)  # ``shape``: an array of its own, which
+        else:                                    # ``.grad`` can take over without a copy)
+            if axes:
+                g = g.sum(axis=axes, keepdims=True, dtype=g.dtype)
+            if lead or g.shape != shape:
+                g = g.reshape(shape)
     if dt is not None and g.dtype != dt:
         g = g.astype(dt)
     return g
