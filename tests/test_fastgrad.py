@@ -60,9 +60,13 @@ def test_bias_grad_is_an_array_of_its_own():
     """A bias broadcast over the batch gets its gradient summed straight to its shape: an
     array that ``.grad`` takes over (no view of a bigger sum left behind, no copy), with the
     values of the Tensor-level path."""
+    g = RNG.standard_normal((2, 8, 3)).astype(np.float32)
+    for shape in ((3,), (8, 3)):
+        s = _fastgrad.sum_to(g, shape, g.dtype)
+        assert s.shape == shape and s.base is None and s.flags.owndata
+    assert _fastgrad.sum_to(g, (1, 3), g.dtype).shape == (1, 3)  # (kept axes: reshaped)
     x, w, b = _t((8, 5), np.float32, rg=False), _t((5, 3), np.float32), _t((3,), np.float32)
     (x @ w + b).relu().sum().backward()
-    assert b.grad._data.base is None and b.grad._data.flags.owndata
     want = av.autograd.grad((x @ w + b).relu().sum(), b, create_graph=True)[0]
     assert _bits(b.grad) == _bits(want.detach())
 
