@@ -556,7 +556,7 @@ def test_saved_lists_hold_no_markers_after_an_op():
     """Forward marks where the op's own output is saved (``save_result()``, ``result=RESULT``)
     and ``apply`` puts the output there: no marker is left in any node's saved list, and an
     op that saves its output after or before an input keeps both, in save order."""
-    from autograd_viz.autograd.function import Op, SavedOutput, SavedTensor
+    from autograd_viz.autograd.function import RESULT, Op, SavedOutput, SavedTensor
     from autograd_viz.ops._core import apply
 
     class ResultThenSelf(Op):
@@ -567,6 +567,15 @@ def test_saved_lists_hold_no_markers_after_an_op():
 
         def backward(self, g):
             return (g * 2,)
+
+    class SelfThenResult(Op):  # (a second save() holding a tensor and the result)
+        def forward(self, a):
+            self.save(self=self.inputs[0])
+            self.save(other=self.inputs[0], result=RESULT)
+            return a * 4
+
+        def backward(self, g):
+            return (g * 4,)
 
     class PairThenResult(Op):
         def forward(self, a):
@@ -585,6 +594,8 @@ def test_saved_lists_hold_no_markers_after_an_op():
         "mul": (x * x, [SavedTensor, SavedTensor]),
         "result, self": (apply(ResultThenSelf, (x,)), [SavedOutput, SavedTensor]),
         "pair, result": (apply(PairThenResult, (x,)), [SavedTensor, type(None), SavedOutput]),
+        "self; other, result": (apply(SelfThenResult, (x,)),
+                                [SavedTensor, SavedTensor, SavedOutput]),
     }
     for name, (y, kinds) in cases.items():
         saved = y.grad_fn._saved

@@ -380,8 +380,8 @@ class Op(Node):
         if not node.needs:
             return
         lst = node._saved
-        if lst is None or type(lst) is tuple or (
-                type(lst) is list and RESULT in named.values()):
+        if lst is None or type(lst) is tuple or (  # (``is``: ``in`` would call Tensor.__eq__)
+                type(lst) is list and any(t is RESULT for t in named.values())):
             lst = node._saved = Pending(lst or ())
         make = SavedTensor.make
         describe(*named)
