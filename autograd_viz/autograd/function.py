@@ -17,7 +17,6 @@ _seq = itertools.count()
 _uids = itertools.count()
 _ACC_SEQ = sys.maxsize  # AccumulateGrad runs as soon as it is ready, as in PyTorch
 _grad_state = grad_mode._state
-_new = object.__new__
 _BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
 _weakref = weakref.ref
 
