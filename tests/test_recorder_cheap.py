@@ -118,3 +118,65 @@ def test_replays_run_with_the_collector_paused(monkeypatch):
             assert len(g.ops) == 82  # 80 ops, the sum and the leaf's AccumulateGrad
         finally:
             gc.enable()
+
+
+def test_recording_collects_young_objects_less_often_and_puts_thresholds_back():
+    """While recording, the log keeps every node alive; the collector's young threshold is
+    raised meanwhile and put back as the user had it: after nesting, after an error, and
+    not over a change the user made meanwhile."""
+    import gc
+
+    from autograd_viz.viz._gc import RECORDING_THRESHOLD
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        x = av.tensor([1.0], requires_grad=True)
+        with viz.record() as outer:
+            assert gc.get_threshold() == (RECORDING_THRESHOLD, 10, 10)
+            with viz.record():
+                (x * 2).sum().backward()
+            assert gc.get_threshold() == (RECORDING_THRESHOLD, 10, 10)
+            (x * 3).sum().backward()
+        assert gc.get_threshold() == (700, 10, 10)
+        assert len(outer.graph().runs) == 2
+
+        with pytest.raises(ZeroDivisionError):
+            with viz.record():
+                1 / 0
+        assert gc.get_threshold() == (700, 10, 10)
+
+        with viz.record():
+            gc.set_threshold(500, 5, 5)  # the user's own choice wins
+        assert gc.get_threshold() == (500, 5, 5)
+
+        gc.set_threshold(0)  # automatic collection off: left off
+        with viz.record():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_cyclic_garbage_made_while_recording_is_still_collected_automatically():
+    """Young collections are rarer while recording, not gone: a cycle made by the recorded
+    code goes once enough new objects follow it, with no explicit ``gc.collect()``."""
+    import gc
+    import weakref
+
+    from autograd_viz.viz._gc import RECORDING_THRESHOLD
+
+    class Cell:
+        pass
+
+    assert gc.isenabled()
+    gc.collect()
+    with viz.record():
+        a, b = Cell(), Cell()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        del a, b
+        assert gone() is not None  # (a cycle: reference counting alone cannot free it)
+        kept = [[] for _ in range(2 * RECORDING_THRESHOLD)]
+        assert gone() is None
+    del kept

@@ -1,8 +1,11 @@
-"""Pause the cyclic garbage collector while building big, acyclic structures.
+"""Keep the cyclic garbage collector from rescanning what the recorder builds.
 
 Building a graph of tens of thousands of small objects triggers full collections that scan
 everything alive (the graph itself included) again and again; nothing built here is cyclic
-garbage, so collection can wait until the end.
+garbage, so collection can wait until the end (:func:`paused`). While a recording runs, the
+log keeps every node, tensor and copy alive, so each young collection (every 700 new
+objects by default) walks objects that reference counting frees anyway when the recording
+is dropped; :func:`relax` makes those collections rarer for as long as a recording runs.
 """
 from __future__ import annotations
 
@@ -21,3 +24,36 @@ def paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+#: The young generation's collection threshold while a recording runs (see :func:`relax`;
+#: CPython's default is 700): cyclic garbage made by the recorded code still goes, after at
+#: most this many new objects.
+RECORDING_THRESHOLD = 100_000
+_relaxed: list = [0, None]  # [open relax() calls, (thresholds before, thresholds set) or None]
+
+
+def relax() -> None:
+    """Collect the young generation less often until the matching :func:`unrelax`
+    (re-entrant; a threshold of 0, automatic collection off, or one already higher is left
+    as it is)."""
+    _relaxed[0] += 1
+    if _relaxed[0] == 1:
+        before = gc.get_threshold()
+        if before[0] and before[0] < RECORDING_THRESHOLD:
+            gc.set_threshold(RECORDING_THRESHOLD, *before[1:])
+            _relaxed[1] = (before, gc.get_threshold())
+        else:
+            _relaxed[1] = None
+
+
+def unrelax() -> None:
+    """End one :func:`relax`; the last one puts the thresholds back (unless changed since)."""
+    if _relaxed[0] == 0:
+        return
+    _relaxed[0] -= 1
+    if _relaxed[0] == 0 and _relaxed[1] is not None:
+        before, mine = _relaxed[1]
+        _relaxed[1] = None
+        if gc.get_threshold() == mine:
+            gc.set_threshold(*before)

@@ -16,7 +16,7 @@ from autograd_viz.autograd import events
 from autograd_viz.autograd.function import BackwardCFunction
 
 from . import capture
-from ._gc import paused
+from ._gc import paused, relax, unrelax
 from ._pool import copy as _pooled_copy
 from .builder import GraphBuilder
 from .model import (
@@ -143,6 +143,9 @@ class Recorder:
     cheap part); :meth:`graph` replays the log into the graph model (the expensive part).
     ``names`` maps user names to tensors (or module-like objects with ``named_parameters()``);
     more can be given later with :meth:`set_names` or :meth:`name_from_namespace`.
+    While recording, the garbage collector's young generation is collected less often
+    (``viz._gc.relax``: the log keeps what it would scan alive anyway); the user's
+    thresholds come back at :meth:`stop`.
     """
 
     #: Replay the log into the model once it holds this many events, or copies of large
@@ -181,6 +184,7 @@ class Recorder:
         self._depth += 1
         if self._sub is None:
             self._sub = events.subscribe(self._on_event, arrays=True, fast=_Fast(self))
+            relax()
         return self
 
     def stop(self) -> None:
@@ -189,6 +193,7 @@ class Recorder:
         if self._depth == 0 and self._sub is not None:
             self._sub.remove()
             self._sub = None
+            unrelax()
             while self._pending:  # never leave stdout captured
                 capture.end(self._pending.pop()[3])
 
