@@ -227,3 +227,15 @@ def test_no_numpy_floating_point_warnings_as_in_torch():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "user warning kept" and not out.stderr
+
+
+def test_tensors_hash_by_identity_as_in_torch():
+    """``==`` is elementwise, so tensors are dict keys and set members by identity (as
+    torch's), equal values or not; a recording keeps the tensors it saw in such a set."""
+    a, b = av.tensor([1.0, 2.0]), av.tensor([1.0, 2.0])
+    assert hash(a) == object.__hash__(a) and hash(a) != hash(b)
+    assert len({a, b, a}) == 2
+    d = {a: "a", b: "b"}
+    assert d[a] == "a" and d[b] == "b"
+    p = av.nn.Parameter(av.ones(2))
+    assert {p: 1}[p] == 1

@@ -160,7 +160,7 @@ class Recorder:
         self._bytes = 0  # bytes of large values copied into the log (see FLUSH_BYTES)
         self._memo: dict[int, tuple[Any, Any]] = {}  # see _copy_big
         self._kept_memo: dict[int, Any] = {}  # copy id -> its summary, during a replay
-        self._seen: set[int] = set()
+        self._seen: set[Any] = set()  # see _first_seen
         self._live: list[tuple[Any, bool]] = []  # backward runs in flight: (key, create_graph)
         self._pending: list[tuple[Any, Any, Any, int]] = []  # hooks in flight
         self._names: dict[int, str] = {}
@@ -300,8 +300,8 @@ class Recorder:
     # This runs for every op and every backward step while recording, so the two frequent
     # events take a short path: no call that can be inlined, one tuple per event, values
     # copied (they may change in place later) but nothing else computed. ``_seen`` holds
-    # ``id()``s of the tensors whose values are already copied since the last replay: they
-    # are all referenced by payloads in the log until then, so no id can be reused meanwhile.
+    # the tensors whose values are already copied since the last replay (hashed by
+    # identity; the log references them all until then anyway).
     def _on_event(self, kind: str, p: dict[str, Any]) -> None:
         try:
             if kind == "node_created":
@@ -320,7 +320,7 @@ class Recorder:
                 outs = _seq(p.get("outputs"))
                 self._log.append((kind, p, None, self._first_seen(_seq(p.get("inputs"))),
                                   _grabs(outs)))
-                self._seen.update(id(t) for t in outs if t is not None)
+                self._seen.update(t for t in outs if t is not None)
             elif kind == "hook_begin":
                 self._memo.clear()  # (user code: it may write to any gradient it sees)
                 pos = capture.begin()
@@ -377,12 +377,12 @@ class Recorder:
             seen = self._seen
             in_snaps = None
             for t in ins:
-                if t is not None and id(t) not in seen:  # rare: most inputs were outputs
+                if t is not None and t not in seen:  # rare: most inputs were outputs
                     in_snaps = self._first_seen(ins)
                     break
             if len(outs) == 1:  # kept bare, not in a list (see _node_created)
                 t = outs[0]
-                seen.add(id(t))
+                seen.add(t)
                 d = t._data
                 if d.size > SMALL_NUMEL:  # (summarised at replay)
                     out_snaps = _pooled_copy(d)
@@ -390,7 +390,7 @@ class Recorder:
                 else:
                     out_snaps = d.copy()
             else:
-                seen.update(map(id, outs))
+                seen.update(outs)
                 out_snaps = [grab(t) for t in outs]
             log = self._log  # (a node's saved list is replaced, never edited, once made)
             log.append(("node_created", node, ins, outs, grad_enabled,
@@ -452,19 +452,17 @@ class Recorder:
 
     def _first_seen(self, tensors: Any) -> list[Any] | None:
         """Copies of the values of tensors not seen before (None for the others); the set of
-        seen ids is emptied whenever the log is replayed (the builder knows them then)."""
+        seen tensors is emptied whenever the log is replayed (the builder knows them then)."""
         seen = self._seen
         out = None
         for i, t in enumerate(tensors):
-            if t is not None:
-                u = id(t)
-                if u not in seen:
-                    seen.add(u)
-                    if out is None:
-                        out = [None] * len(tensors)
-                    out[i] = snap = grab(t)
-                    if getattr(snap, "size", 0) > SMALL_NUMEL:
-                        self._bytes += snap.nbytes
+            if t is not None and t not in seen:
+                seen.add(t)
+                if out is None:
+                    out = [None] * len(tensors)
+                out[i] = snap = grab(t)
+                if getattr(snap, "size", 0) > SMALL_NUMEL:
+                    self._bytes += snap.nbytes
         return out
 
     def _note(self, note: str) -> None:
