@@ -15,7 +15,7 @@ import numpy as np
 from autograd_viz.autograd import events
 from autograd_viz.autograd.function import BackwardCFunction
 
-from . import capture
+from . import bulk, capture
 from ._gc import paused, relax, unrelax
 from ._pool import copy as _pooled_copy
 from .builder import GraphBuilder
@@ -107,6 +107,36 @@ _KEPT: dict[int, Any] | None = None
 
 def _kept_all(xs: Any) -> list[Any]:
     return [_kept(x) for x in xs]
+
+
+def _summarised(xs: list[Any]) -> list[Any]:
+    """``xs`` with each copy that :func:`_summarise_ahead` summarised replaced by its
+    Snapshot (the others left for the builder to summarise if it keeps them)."""
+    memo = _KEPT
+    assert memo is not None
+    return [memo.get(id(x), x) if type(x) is _ndarray else x for x in xs]
+
+
+def _summarise_ahead(log: list[tuple], memo: dict[int, Any]) -> None:
+    """Summarise the log's large copies before replaying it, each group of one shape and
+    dtype at once (:mod:`.bulk`: a training loop copies the same shapes every step), into
+    ``memo`` (copy id -> Snapshot), where :func:`_kept` finds them. The copies are the
+    arrays among an entry's items, bare or in a list (the tensors are in tuples)."""
+    copies: list[Any] = []
+    for entry in log:
+        for item in entry:
+            if type(item) is _ndarray:
+                if item.size > SMALL_NUMEL:
+                    copies.append(item)
+            elif type(item) is list:
+                for x in item:
+                    if type(x) is _ndarray and x.size > SMALL_NUMEL:
+                        copies.append(x)
+    if len(copies) < 2:
+        return
+    for group in bulk.groups(copies):
+        for a, snap in zip(group, bulk.snapshots(group)):
+            memo[id(a)] = snap
 
 
 def _pv(x: Any) -> Preview | None:
@@ -483,6 +513,7 @@ class Recorder:
         self._seen.clear()
         global _KEPT
         _KEPT = self._kept_memo  # one summary per copy (copies are shared: see _copy_big)
+        _summarise_ahead(log, _KEPT)
         handlers = _REPLAY
         for entry in log:
             handler = handlers.get(entry[0])
@@ -501,6 +532,9 @@ class Recorder:
     def _node_created(self, node: Any, inputs: Any, outputs: Any, grad_enabled: Any,
                       run_key: Any, in_snaps: Any, out_snaps: Any, saved: Any) -> None:
         run = self._by_key.get(run_key) if run_key is not None else None
+        if _KEPT:  # (copies summarised ahead: the builder takes those summaries)
+            in_snaps = None if in_snaps is None else _summarised(in_snaps)
+            out_snaps = _summarised(out_snaps if type(out_snaps) is list else [out_snaps])
         self._b.add_node(
             node, _seq(inputs), _seq(outputs), grad_enabled=grad_enabled,
             created_in=None if run is None else run.id, in_snaps=in_snaps,

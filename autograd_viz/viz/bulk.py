@@ -1,0 +1,108 @@
+"""Snapshots of many large copies of one shape and dtype at once.
+
+A recorded training loop copies the same few shapes every step (activations, weights,
+their gradients), and :func:`~autograd_viz.viz.preview.snapshot` summarises each copy with
+about a dozen NumPy calls whose fixed cost is most of the work for a few hundred elements.
+:func:`snapshots` stacks a group of copies and makes every call once for the whole group.
+The results are the same, bit for bit, as ``snapshot(a)`` for each ``a``: the statistics
+are the same reductions along each row (NumPy reduces each row of a stacked array as it
+reduces the row alone), and the histogram is the same elementwise arithmetic (tested).
+Copies this path does not cover (NaN or infinity, a single repeated value, a range that
+overflows) go through ``snapshot`` one by one.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd_viz._tensor_str import PRINT_OPTS
+
+from .model import Hist, Stats
+from .preview import HIST_BINS, SMALL_NUMEL, Snapshot, _dtype_name, _edge_index, snapshot
+
+#: The dtypes summarised in bulk (others go one by one).
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: Copies of at most this many elements are summarised in bulk: above it the arithmetic
+#: over the elements, not the calls, is the cost.
+MAX_NUMEL = 4096
+#: Elements stacked at most per pass (the float64 temporaries stay in the CPU's cache).
+BLOCK = 1 << 16
+
+
+def groups(copies: Sequence[Any]) -> list[list[np.ndarray]]:
+    """The copies :func:`snapshots` takes (NumPy arrays of a bulk dtype with more than
+    ``SMALL_NUMEL`` and at most ``MAX_NUMEL`` elements, each once), grouped by shape and
+    dtype; groups of one left out (nothing to share)."""
+    by: dict[tuple, list[np.ndarray]] = {}
+    seen: set[int] = set()
+    for a in copies:
+        if type(a) is np.ndarray and SMALL_NUMEL < a.size <= MAX_NUMEL \
+                and a.dtype in DTYPES and id(a) not in seen:
+            seen.add(id(a))
+            by.setdefault((a.shape, a.dtype), []).append(a)
+    return [g for g in by.values() if len(g) > 1]
+
+
+def snapshots(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
+    """``[snapshot(a) for a in arrays]`` for NumPy arrays of one shape and one dtype of
+    :data:`DTYPES` with more than ``SMALL_NUMEL`` elements, made together."""
+    n = arrays[0].size
+    per = max(1, BLOCK // n)
+    out: list[Snapshot | None] = []
+    for i in range(0, len(arrays), per):
+        out += _block(arrays[i:i + per])
+    return out
+
+
+def _block(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
+    a0 = arrays[0]
+    shape = tuple(int(s) for s in a0.shape)
+    dtype = _dtype_name(a0, a0)
+    k, n = len(arrays), a0.size
+    x = np.stack(arrays).reshape(k, n)
+    with np.errstate(all="ignore"):  # (as preview._stats: rows with NaN or inf go one by one)
+        # statistics as preview._stats computes them for one flat array, row by row
+        lo, hi = x.min(axis=1), x.max(axis=1)
+        mean = np.add.reduce(x, axis=1, dtype=np.float64) / n
+        dev = np.subtract(x, mean[:, None], dtype=np.float64)
+        np.multiply(dev, dev, out=dev)
+        std = np.sqrt(np.add.reduce(dev, axis=1) / n)
+        # the histogram as preview._binned bins one array (rows it cannot take: one by one)
+        lo64, hi64 = lo.astype(np.float64), hi.astype(np.float64)
+        span = hi64 - lo64
+        ok = np.isfinite(lo64) & np.isfinite(hi64) & np.isfinite(span) & (lo64 != hi64)
+        scale = np.where(ok, HIST_BINS / np.where(ok, span, 1.0), 0.0)
+        f = np.subtract(x, np.where(ok, lo64, 0.0)[:, None], out=dev, dtype=np.float64)
+        f *= scale[:, None]
+        bins = f.astype(np.intp)  # (truncation, as _binned's assignment: values are >= 0)
+    np.minimum(bins, HIST_BINS - 1, out=bins)
+    np.maximum(bins, 0, out=bins)  # (rows left to the one-by-one path may hold anything)
+    bins += (np.arange(k, dtype=np.intp) * HIST_BINS)[:, None]
+    counts = np.bincount(bins.reshape(-1), minlength=k * HIST_BINS).reshape(k, HIST_BINS)
+    with np.errstate(all="ignore"):
+        step = span / HIST_BINS
+        edges = np.arange(HIST_BINS, dtype=np.float64)[None, :] * step[:, None] + lo64[:, None]
+    # the edge elements kept for printing
+    part = x.reshape((k,) + shape)
+    e = PRINT_OPTS.edgeitems
+    cut = []
+    for axis, m in enumerate(shape):
+        if m > 2 * e:
+            part = part.take(_edge_index(m, e), axis=axis + 1)
+            cut.append(True)
+        else:
+            cut.append(False)
+    cut_t = tuple(cut)
+    out: list[Snapshot | None] = []
+    for i, (mn, mx, mu, sd, good, c, ed) in enumerate(zip(
+            lo.tolist(), hi.tolist(), mean.tolist(), std.tolist(), ok.tolist(),
+            counts.tolist(), edges.tolist())):
+        if not good:
+            out.append(snapshot(arrays[i]))
+            continue
+        out.append(Snapshot(shape, dtype, part[i].copy(), cut_t,
+                            Stats(min=mn, max=mx, mean=mu, std=sd),
+                            Hist(counts=c, edges=ed + [mx])))
+    return out

@@ -1,0 +1,90 @@
+"""Snapshots made in bulk (``viz.bulk``) are the snapshots ``preview.snapshot`` makes one by
+one, bit for bit, and a recording shows the same values whichever path summarised them."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import autograd_viz as av
+from autograd_viz import viz
+from autograd_viz.viz import bulk
+from autograd_viz.viz.preview import snapshot
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+
+    def eq(u, v):  # (NaN equals NaN here)
+        return u == v or (isinstance(u, float) and isinstance(v, float)
+                          and math.isnan(u) and math.isnan(v))
+
+    sa, sb = a.stats, b.stats
+    stats_eq = sa is sb or all(eq(getattr(sa, f), getattr(sb, f))
+                               for f in ("min", "max", "mean", "std"))
+    return (a.shape == b.shape and a.dtype == b.dtype and a.cut == b.cut and stats_eq
+            and a.hist == b.hist and a.array.dtype == b.array.dtype
+            and np.array_equal(a.array, b.array, equal_nan=True))
+
+
+SHAPES = [(65,), (64, 3), (20, 32), (3, 32), (2, 3, 20), (5, 1, 70), (64, 64), (9, 9)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_bulk_snapshots_equal_one_by_one(shape, dtype):
+    rng = np.random.default_rng([SHAPES.index(shape), np.dtype(dtype).itemsize])
+    arrs = [(rng.standard_normal(shape) * rng.uniform(1e-3, 1e4) + rng.uniform(-50, 50))
+            .astype(dtype) for _ in range(9)]
+    arrs[1][...] = 1.5  # one repeated value
+    arrs[2].flat[0] = np.nan
+    arrs[3].flat[-1] = np.inf
+    arrs[4].flat[1] = -np.inf
+    arrs[5] = np.round(arrs[5])  # values on bin edges
+    big = np.finfo(dtype).max
+    arrs[6].flat[0], arrs[6].flat[1] = -big, big  # a range that overflows
+    got = bulk.snapshots(arrs)
+    assert len(got) == len(arrs)
+    for a, g in zip(arrs, got):
+        assert _same(g, snapshot(a)), (shape, dtype, a)
+
+
+def test_groups_take_each_copy_once_by_shape_and_dtype():
+    a = np.ones((10, 10), np.float32)
+    b, c = a.copy(), a.astype(np.float64)
+    small, huge = np.ones(8, np.float32), np.ones(bulk.MAX_NUMEL + 1, np.float32)
+    ints = np.ones((10, 10), np.int64)
+    gs = bulk.groups([a, b, a, c, small, small, huge, huge.copy(), ints, ints.copy()])
+    assert [[id(x) for x in g] for g in gs] == [[id(a), id(b)]]
+
+
+def test_a_recorded_training_loop_shows_the_same_summaries_as_one_by_one(monkeypatch):
+    """The recorder summarises its copies in bulk before a replay; the graph must be the
+    same as when every copy is summarised alone (bulk switched off)."""
+    def run():
+        av.manual_seed(0)
+        model = av.nn.Sequential(av.nn.Linear(20, 32), av.nn.ReLU(), av.nn.Linear(32, 3))
+        opt = av.optim.SGD(model.parameters(), lr=0.1)
+        x, y = av.randn(64, 20), av.randint(0, 3, (64,))
+        with viz.record() as rec:
+            for _ in range(4):
+                opt.zero_grad()
+                av.nn.functional.cross_entropy(model(x), y).backward()
+                opt.step()
+        g = rec.graph()
+        vals = [(t.id, t.value and (t.value.stats, t.value.hist, t.value.text),
+                 t.grad and (t.grad.stats, t.grad.hist, t.grad.text)) for t in g.tensors]
+        steps = [(s.op, [p and (p.stats, p.hist, p.text) for p in s.grads_in],
+                  [p and (p.stats, p.hist, p.text) for p in s.grads_out])
+                 for r in g.runs for s in r.steps]
+        return vals, steps
+
+    calls = []
+    real = bulk.snapshots
+    monkeypatch.setattr(bulk, "snapshots", lambda arrs: calls.append(len(arrs)) or real(arrs))
+    with_bulk = run()
+    assert calls and max(calls) >= 4  # the loop's shapes recur: summarised in groups
+    monkeypatch.setattr(bulk, "groups", lambda copies: [])
+    assert run() == with_bulk
