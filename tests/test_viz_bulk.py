@@ -88,3 +88,25 @@ def test_a_recorded_training_loop_shows_the_same_summaries_as_one_by_one(monkeyp
     assert calls and max(calls) >= 4  # the loop's shapes recur: summarised in groups
     monkeypatch.setattr(bulk, "groups", lambda copies: [])
     assert run() == with_bulk
+
+
+def test_a_failing_bulk_pass_leaves_the_graph_whole(monkeypatch):
+    """If summarising in bulk fails, replay summarises one by one and notes why."""
+    def run():
+        x = av.ones(10, 10, requires_grad=True)
+        with viz.record() as rec:
+            y = x
+            for _ in range(3):
+                y = (y * 2).tanh()
+            y.sum().backward()
+        return rec.graph()
+
+    good = run()
+
+    def broken(arrs):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(bulk, "snapshots", broken)
+    g = run()
+    assert [t.value.stats for t in g.tensors] == [t.value.stats for t in good.tensors]
+    assert any("bulk" in n and "MemoryError" in n for n in g.notes)

@@ -513,7 +513,10 @@ class Recorder:
         self._seen.clear()
         global _KEPT
         _KEPT = self._kept_memo  # one summary per copy (copies are shared: see _copy_big)
-        _summarise_ahead(log, _KEPT)
+        try:
+            _summarise_ahead(log, _KEPT)
+        except Exception as exc:  # noqa: BLE001 - the handlers summarise one by one instead
+            self._note(f"recorder could not summarise values in bulk: {_err(exc)}")
         handlers = _REPLAY
         for entry in log:
             handler = handlers.get(entry[0])
