@@ -136,7 +136,11 @@ def edge_of(t: Any) -> tuple:
     if fn is not None:
         return (fn, t._output_nr)
     acc = t._acc
-    return (acc if acc is not None else t._accumulator(), 0)
+    if acc is None:
+        acc = t._accumulator()
+        if acc is None:  # (a view made under no_grad: requires grad, yet no edge)
+            return (None, 0)
+    return acc.edge
 
 
 class _SavedAttr:
@@ -332,13 +336,16 @@ class AccumulateGrad(Node):
     """The node that adds an incoming gradient into a leaf tensor's ``.grad``."""
 
     _name = "AccumulateGrad"
-    __slots__ = ("variable", "_post_acc")
+    __slots__ = ("variable", "_post_acc", "edge")
 
     def __init__(self, variable: Any) -> None:
         self._init_edges(())
         self.sequence_nr = _ACC_SEQ
         self.variable = variable
         self._post_acc: dict | None = None  # register_post_accumulate_grad_hook's hooks
+        #: The edge ``(self, 0)`` to this node, made once: every op with this leaf as an
+        #: input shares it (tuples are immutable) instead of building its own.
+        self.edge = (self, 0)
 
     def apply(self, grads: list) -> tuple:  # the engine calls accumulate() instead
         return ()
@@ -356,6 +363,9 @@ class Op(Node):
     __slots__ = ("needs", "inputs")
     _is_view = False  # output shares memory (and version counter) with input 0
     _differentiable = True
+    #: True once ``apply`` has described this class's saved names (``describe_node``) and
+    #: found it differentiable: then its nodes skip both checks (set per class).
+    _settled = False
     #: A method ``(self, grad) -> tuple | None``: the same gradients as ``backward`` computed
     #: on arrays, used when backward builds no graph (set by ``ops/_fastgrad.py``; returning
     #: None falls back to ``backward``).
@@ -368,6 +378,7 @@ class Op(Node):
             # sets its fields itself; arguments reach the op through ``forward``
             raise TypeError(f"{cls.__name__}: an Op takes its arguments in forward(), not "
                             "in __init__ or __new__")
+        cls._settled = False  # (its own flag: a subclass may save other names)
         # a subclass with its own forward or backward never inherits a fast formula
         if ("forward" in cls.__dict__ or "backward" in cls.__dict__) \
                 and "_fast_backward" not in cls.__dict__:

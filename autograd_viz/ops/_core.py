@@ -34,6 +34,7 @@ _state = grad_mode._state
 _next_seq = _seq.__next__
 _wrap = Tensor._wrap
 _NO_EDGE = (None, 0)  # the edge to an input that needs no grad (tuples are immutable: shared)
+_BOTH = (True, True)  # ``needs`` of a binary op whose two inputs require grad (shared)
 SCALARS = (int, float, bool, np.number, np.bool_)
 
 
@@ -225,15 +226,15 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
         if n == 2:
             a, b = inputs
             ra, rb = a._rg, b._rg
-            node.needs = (ra, rb)
+            node.needs = _BOTH if ra and rb else (ra, rb)
             proxied = type(a) is CastProxy or type(b) is CastProxy
             if ra:
                 f = a.grad_fn
                 if f is not None:
                     ea = (f, a._output_nr)
                 else:
-                    f = a._acc  # (a leaf with its AccumulateGrad made: ``edge_of`` inlined)
-                    ea = (f, 0) if f is not None else edge_of(a)
+                    f = a._acc  # (a leaf with its AccumulateGrad made: its shared edge)
+                    ea = f.edge if f is not None else edge_of(a)
             else:
                 ea = _NO_EDGE
             if rb:
@@ -242,7 +243,7 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                     eb = (f, b._output_nr)
                 else:
                     f = b._acc
-                    eb = (f, 0) if f is not None else edge_of(b)
+                    eb = f.edge if f is not None else edge_of(b)
             else:
                 eb = _NO_EDGE
             node.next_functions = (ea, eb)
@@ -306,11 +307,14 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
                 node._saved = [SavedOutput.of(res, s) if type(s) is str else s for s in saved]
             elif not saved:
                 node._saved = None
-        if type(node) not in _DESCRIBED_CLASSES:
-            describe_node(node)
-        if not cls._differentiable:
-            node = None
-        else:
+        if not cls._settled:  # (the first tracked node of its class, or no gradient)
+            if type(node) not in _DESCRIBED_CLASSES:
+                describe_node(node)
+            if cls._differentiable:
+                cls._settled = True
+            else:
+                node = None
+        if node is not None:
             res._rg = True
             res.grad_fn = node  # (a new result's ``_output_nr`` is 0 already)
             if out is not None:

@@ -139,6 +139,8 @@ def _mul(self: Any, gd: Any) -> tuple | None:
     if (a is not None and a.dtype is not dt and a.dtype != dt) or \
             (b is not None and b.dtype is not dt and b.dtype != dt):
         return None
+    if self.sa is None:  # (both inputs saved: their shapes and dtypes are theirs)
+        return _times(gd, b, a.shape, a.dtype), _times(gd, a, b.shape, b.dtype)
     return (None if b is None else _times(gd, b, self.sa, self.da),
             None if a is None else _times(gd, a, self.sb, self.db))
 

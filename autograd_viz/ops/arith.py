@@ -79,13 +79,21 @@ class MulBackward0(_Binary):
     def forward(self, a, b):
         n = self.needs
         if n:
-            self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
             i = self.inputs
-            self.save_pair("self", i[0] if n[1] else None, "other", i[1] if n[0] else None)
+            if n[0] and n[1]:  # both inputs saved: backward reads their shapes and dtypes
+                self.sa = None
+                self.save_pair("self", i[0], "other", i[1])
+            else:
+                self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
+                self.save_pair("self", i[0] if n[1] else None,
+                               "other", i[1] if n[0] else None)
         return a * b
 
     def backward(self, g):
         a, b = self.saved()
+        if self.sa is None:  # (both saved)
+            ad, bd = a._data, b._data
+            return sum_to(g * b, ad.shape, ad.dtype), sum_to(g * a, bd.shape, bd.dtype)
         return (self._ga(g * b) if b is not None else None,
                 self._gb(g * a) if a is not None else None)
 
