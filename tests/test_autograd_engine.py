@@ -619,3 +619,56 @@ def test_an_op_class_with_init_is_refused():
         class WithInit(Op):  # noqa: F841 - the class statement itself must fail
             def __init__(self, k):
                 self.k = k
+
+
+def test_each_op_class_runs_its_own_apply():
+    """``apply`` hands every op class its own copy of its code (so CPython specialises the
+    node-field accesses for that class): one copy per class, made once, never inherited by a
+    subclass, and the results are those of the shared code (every other test runs it)."""
+    from autograd_viz.ops.arith import AddBackward0, MulBackward0
+
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x + x
+    assert type(y.grad_fn) is AddBackward0
+    mul_apply, add_apply = MulBackward0._apply, AddBackward0._apply
+    assert mul_apply is not None and add_apply is not None
+    assert mul_apply is not add_apply and mul_apply.__code__ is not add_apply.__code__
+    assert mul_apply.__name__ == "apply_MulBackward0"
+    (x * 3).sum().backward()
+    assert MulBackward0._apply is mul_apply  # (made once)
+
+    class Twice(MulBackward0):
+        pass
+
+    assert Twice._apply is None  # (not the parent's copy)
+    from autograd_viz.ops._core import apply
+
+    z = apply(Twice, (x, x))
+    assert Twice._apply is not mul_apply and type(z.grad_fn) is Twice
+    z.sum().backward()
+    assert x.grad.tolist() == [5.0, 7.0]  # 3 from (x * 3), then 2x from x * x
+
+
+def test_comparisons_make_no_class_per_call():
+    """A comparison's node class is made once per comparison, not on every call."""
+    from autograd_viz.ops.arith import _Compare
+
+    a, b = av.tensor([1.0, 2.0]), av.tensor([2.0, 2.0])
+    (a < b), (a == b)
+    before = len(_Compare.__subclasses__())
+    for _ in range(5):
+        assert (a < b).tolist() == [True, False] and (a == b).tolist() == [False, True]
+    assert len(_Compare.__subclasses__()) == before
+
+
+def test_a_leaf_shares_one_edge_between_its_consumers():
+    """Every op that takes a leaf points at the leaf's one ``AccumulateGrad`` by the same
+    edge; ``next_functions`` reads as in torch."""
+    w = av.tensor([1.0, 2.0], requires_grad=True)
+    x = av.tensor([3.0, 4.0], requires_grad=True)
+    p, q = x * w, (x + w).tanh()
+    e1, e2 = p.grad_fn.next_functions[1], q.grad_fn.next_functions[0][0].next_functions[1]
+    assert e1 is e2 and e1[1] == 0
+    assert e1[0].name() == "AccumulateGrad" and e1[0].variable is w
+    (p.sum() + q.sum()).backward()
+    assert w.grad is not None and x.grad is not None

@@ -366,6 +366,8 @@ class Op(Node):
     #: True once ``apply`` has described this class's saved names (``describe_node``) and
     #: found it differentiable: then its nodes skip both checks (set per class).
     _settled = False
+    #: This class's own copy of ``ops._core._apply`` (made on first use; set per class).
+    _apply: Callable | None = None
     #: A method ``(self, grad) -> tuple | None``: the same gradients as ``backward`` computed
     #: on arrays, used when backward builds no graph (set by ``ops/_fastgrad.py``; returning
     #: None falls back to ``backward``).
@@ -379,6 +381,7 @@ class Op(Node):
             raise TypeError(f"{cls.__name__}: an Op takes its arguments in forward(), not "
                             "in __init__ or __new__")
         cls._settled = False  # (its own flag: a subclass may save other names)
+        cls._apply = None  # (never inherited: each class gets its own copy)
         # a subclass with its own forward or backward never inherits a fast formula
         if ("forward" in cls.__dict__ or "backward" in cls.__dict__) \
                 and "_fast_backward" not in cls.__dict__:

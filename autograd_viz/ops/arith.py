@@ -452,9 +452,10 @@ def _maxmin(cls: type, name: str, input: Any, other: Any, out: Tensor | None) ->
 
 
 def _cmp(name: str, fn: Any):
+    cls = type(f"{name.capitalize()}Backward0", (_Compare,), {"_name": f"{name}"})
+
     def op(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
         a, b = promote(input, other)
-        cls = type(f"{name.capitalize()}Backward0", (_Compare,), {"_name": f"{name}"})
         return apply(cls, (a, b), out=out, fn=fn)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` comparison (a bool tensor, no gradient)."
