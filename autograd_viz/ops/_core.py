@@ -72,7 +72,10 @@ def check_broadcast(a: Tensor, b: Tensor) -> None:
     sa, sb = a._data.shape, b._data.shape
     if sa == sb:
         return
-    n = max(len(sa), len(sb))
+    la, lb = len(sa), len(sb)
+    if sa[la - lb:] == sb if lb <= la else sb[lb - la:] == sa:
+        return  # (one shape ends with the other: a bias, a row; no loop)
+    n = max(la, lb)
     for k in range(1, n + 1):
         x = sa[-k] if k <= len(sa) else 1
         y = sb[-k] if k <= len(sb) else 1
