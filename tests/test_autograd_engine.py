@@ -636,6 +636,11 @@ def test_each_op_class_runs_its_own_apply():
     assert mul_apply.__name__ == "apply_MulBackward0"
     (x * 3).sum().backward()
     assert MulBackward0._apply is mul_apply  # (made once)
+    from autograd_viz.ops._core import NOKW, runner
+
+    assert runner(MulBackward0) is mul_apply  # (what av.mul calls without the entry point)
+    with pytest.raises(TypeError):
+        NOKW["alpha"] = 2  # (the shared "no keywords" mapping cannot be changed)
 
     class Twice(MulBackward0):
         pass

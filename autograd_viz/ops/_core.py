@@ -223,6 +223,19 @@ def apply(cls: type, inputs: tuple, out: Tensor | None = None, **kw: Any) -> Ten
     return f(cls, inputs, out, kw)
 
 
+#: The ``kw`` of a call without keyword arguments (see ``runner``).
+NOKW: Any = types.MappingProxyType({})
+
+
+def runner(cls: type) -> Any:
+    """Op ``cls``'s own copy of ``apply``, for a caller that always runs this one op:
+    ``runner(MulBackward0)(MulBackward0, (a, b), out, kw)`` is
+    ``apply(MulBackward0, (a, b), out=out, **kw)`` without the shared entry point (whose
+    call of the class's copy changes target with every op: see ``_own_apply``)."""
+    f = cls._apply
+    return f if f is not None else _own_apply(cls)
+
+
 def _own_apply(cls: type) -> Any:
     """``_apply`` with a code object of its own for op ``cls``, kept on the class.
 

@@ -11,6 +11,7 @@ from .. import _backend as B
 from ..autograd.function import RESULT, Op
 from ..tensor import Tensor
 from ._core import (
+    NOKW,
     SCALARS,
     apply,
     check_out,
@@ -20,6 +21,7 @@ from ._core import (
     promote,
     register,
     require_tensor,
+    runner,
     sum_to,
 )
 
@@ -285,11 +287,16 @@ class MinimumBackward0(_MaxMin):
 
 
 # ------------------------------------------------------------------------- functional API
+# each hot op calls its own copy of ``apply`` (see ``_core.runner``)
+_run_add, _run_sub = runner(AddBackward0), runner(SubBackward0)
+_run_mul, _run_div = runner(MulBackward0), runner(DivBackward0)
+
+
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
     a, b = promote(input, other)
     if type(alpha) is int and alpha == 1 and out is None:  # (the hot path: no **kw call)
-        return apply(AddBackward0, (a, b))
+        return _run_add(AddBackward0, (a, b), None, NOKW)
     _check_alpha(a, alpha)
     if out is not None:
         check_out(out, (a, b), "add")
@@ -301,7 +308,7 @@ def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) ->
     _check_sub(input, other)
     a, b = promote(input, other)
     if type(alpha) is int and alpha == 1 and out is None:  # (the hot path: no **kw call)
-        return apply(SubBackward0, (a, b))
+        return _run_sub(SubBackward0, (a, b), None, NOKW)
     _check_alpha(a, alpha)
     if out is not None:
         check_out(out, (a, b), "sub")
@@ -351,7 +358,7 @@ def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
     """Elementwise product with broadcasting."""
     a, b = promote(input, other)
     if out is None:
-        return apply(MulBackward0, (a, b))
+        return _run_mul(MulBackward0, (a, b), None, NOKW)
     check_out(out, (a, b), "mul")
     return apply(MulBackward0, (a, b), out=out)
 
@@ -366,7 +373,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None,
         r = apply(DivBackward0, (a, b))
         return r.trunc() if a.dtype.is_floating_point else r.trunc().to(a.dtype)
     if out is None:
-        return apply(DivBackward0, (a, b))
+        return _run_div(DivBackward0, (a, b), None, NOKW)
     check_out(out, (a, b), "div")
     return apply(DivBackward0, (a, b), out=out)
 

@@ -9,6 +9,7 @@ from .. import _backend as B
 from ..autograd.function import Op
 from ..tensor import Tensor
 from ._core import (
+    NOKW,
     _pretty,
     apply,
     as_tensor,
@@ -18,6 +19,7 @@ from ._core import (
     promote,
     register,
     require_tensor,
+    runner,
     sum_to,
 )
 
@@ -324,12 +326,14 @@ class _Logical(Op):
 def unary_op(cls: type, name: str, floating: bool = True):
     """The function ``name(input, *, out=None)`` running op ``cls`` elementwise (``floating``:
     integer inputs give the default float dtype); a non-Tensor input is torch's TypeError."""
+    run = runner(cls)
+
     def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         if not isinstance(input, Tensor):
             require_tensor(name, "input", 1, input)
         x = _float_in(input) if floating and input._data.dtype.kind != "f" else input
         if out is None:
-            return apply(cls, (x,))
+            return run(cls, (x,), None, NOKW)
         check_out(out, (x,), name)
         return apply(cls, (x,), out=out)
     fn.__name__ = fn.__qualname__ = name
