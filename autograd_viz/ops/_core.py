@@ -243,9 +243,9 @@ def _own_apply(cls: type) -> Any:
     type it meets there, and falls back to the generic lookup when types alternate. One
     shared ``_apply`` sets and reads about ten fields of a node whose class changes with
     every op of a chain (``MulBackward0``, ``AddBackward0``, ...), so every one of those
-    accesses took the slow path: ~1 k instructions per op, a sixth of what recording a node
-    costs. Each op class runs its own copy instead (same bytecode; tracebacks name it
-    ``apply_MulBackward0``)."""
+    accesses took the slow path. Each op class runs its own copy instead (same bytecode;
+    tracebacks name it ``apply_MulBackward0``): with ``runner``, ~2 k instructions less per
+    op of a chain with grad on (benchmarks/OPTIMISATIONS.md, 42)."""
     code = _apply.__code__.replace(co_name="apply_" + cls.__name__)
     f = cls._apply = types.FunctionType(code, _apply.__globals__, code.co_name)
     return f
