@@ -1,5 +1,6 @@
 """The recorder's cheap live path: small gradients copied once per run and shared between
-events, a flat log. What the graph shows must not depend on it."""
+events, one-element float values kept as Python floats, a flat log. What the graph shows
+must not depend on it."""
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,18 @@ def _steps(g):
             for s in g.runs[0].steps]
 
 
-def test_small_gradient_written_by_a_hook_keeps_what_was_recorded_before():
-    x = av.tensor([1.0, 2.0], requires_grad=True)
+#: Values of two elements, of one (kept as a Python float while recording) and 0-d.
+SHAPES = [[1.0, 2.0], [1.0], 1.0]
+
+
+def _v(data, v):
+    """``v`` as the preview of a tensor shaped like ``data`` shows each of its values."""
+    return [v] * len(data) if isinstance(data, list) else v
+
+
+@pytest.mark.parametrize("data", SHAPES)
+def test_small_gradient_written_by_a_hook_keeps_what_was_recorded_before(data):
+    x = av.tensor(data, requires_grad=True)
     with viz.record() as rec:
         y = x * 2
         z = y + y
@@ -25,13 +36,14 @@ def test_small_gradient_written_by_a_hook_keeps_what_was_recorded_before():
         z.register_hook(h)
         (z * 3).sum().backward()
     steps = _steps(rec.graph())
-    assert steps[1][2] == [[3.0, 3.0], None]  # z * 3: before the hook wrote
-    assert steps[2][1] == [[30.0, 30.0]]  # y + y: after
-    assert steps[2][2] == [[30.0, 30.0], [30.0, 30.0]]
-    assert x.grad.tolist() == [120.0, 120.0]
+    assert steps[1][2] == [_v(data, 3.0), None]  # z * 3: before the hook wrote
+    assert steps[2][1] == [_v(data, 30.0)]  # y + y: after
+    assert steps[2][2] == [_v(data, 30.0), _v(data, 30.0)]
+    assert x.grad.tolist() == _v(data, 120.0)
 
 
-def test_small_gradient_written_by_a_custom_backward_shows_each_value_in_its_step():
+@pytest.mark.parametrize("data", SHAPES)
+def test_small_gradient_written_by_a_custom_backward_shows_each_value_in_its_step(data):
     class Triple(av.autograd.Function):
         @staticmethod
         def forward(ctx, a):
@@ -42,7 +54,7 @@ def test_small_gradient_written_by_a_custom_backward_shows_each_value_in_its_ste
             g.mul_(7)  # writes into the grad it was handed
             return g * 3
 
-    x = av.tensor([1.0, 2.0], requires_grad=True)
+    x = av.tensor(data, requires_grad=True)
     with viz.record() as rec:
         y = x + x
         ((Triple.apply(y) + y * 2) * 1.5).sum().backward()
@@ -50,20 +62,52 @@ def test_small_gradient_written_by_a_custom_backward_shows_each_value_in_its_ste
     steps = g.runs[0].steps
     outs = [[p and p.values for p in s.grads_out] for s in steps]
     ins = [[p and p.values for p in s.grads_in] for s in steps]
-    assert [[1.5, 1.5], [1.5, 1.5]] in outs  # the add's grads, as recorded before the write
-    assert [[10.5, 10.5]] in ins  # the custom node's grad, after its backward wrote to it
+    assert [_v(data, 1.5), _v(data, 1.5)] in outs  # the add's grads, recorded before the write
+    assert [_v(data, 10.5)] in ins  # the custom node's grad, after its backward wrote to it
 
 
-def test_forward_value_recorded_before_an_in_place_change_keeps_its_old_value():
-    x = av.tensor([1.0, 2.0], requires_grad=True)
+@pytest.mark.parametrize("data", SHAPES)
+def test_forward_value_recorded_before_an_in_place_change_keeps_its_old_value(data):
+    x = av.tensor(data, requires_grad=True)
     with viz.record() as rec:
         y = x * 2
         with av.no_grad():
             y.mul_(5)
-            y.detach().numpy()[0] = 123.0  # not even seen by the engine
+            y.detach().numpy().reshape(-1)[0] = 123.0  # not even seen by the engine
     g = rec.graph()
     first = next(t for t in g.tensors if t.grad_fn is not None)
-    assert first.value.values == [2.0, 4.0]
+    assert first.value.values == ([2.0, 4.0] if data == SHAPES[0] else _v(data, 2.0))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_one_values_are_shown_exactly_as_the_general_path_shows_them(dtype, shape):
+    """A one-element float32/float64 value is kept as a Python float while recording; what
+    the graph shows of it (values, text, dtype, shape) is what a copy of the array shows."""
+    import numpy as np
+
+    from autograd_viz.viz.preview import preview_array
+
+    dt = getattr(av, dtype)
+    x = av.full(shape, 0.1, dtype=dt).requires_grad_()
+    with viz.record() as rec:
+        a = x * 3
+        b = a.tanh()
+        c = b - x
+        c.sum().backward()
+    g = rec.graph()
+    for want in (a, b, c):  # (0.1 * 3 in float32 is not 0.3 in float64: exact or not)
+        d = next(d for d in g.tensors
+                 if d.grad_fn is not None and d.value.values == want.tolist())
+        assert d.value == preview_array(want.detach().numpy(), dtype)
+    previews = [p for s in g.runs[0].steps for p in s.grads_in + s.grads_out if p]
+    assert previews
+    for p in previews:
+        assert p.dtype == dtype and tuple(p.shape) in (shape, ())  # (() : the sum's)
+        assert p == preview_array(np.array(p.values, dtype=dtype).reshape(p.shape), dtype)
+    # the grad x's AccumulateGrad got (the last step), to the last bit
+    got = g.runs[0].steps[-1].grads_in[0].values
+    assert np.array(got).reshape(-1)[0] == x.grad.detach().numpy().reshape(-1)[0].item()
 
 
 @pytest.mark.parametrize("flush", [1, 2, 3, 7])

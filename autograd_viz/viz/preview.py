@@ -173,13 +173,19 @@ def one_value_preview(x: np.ndarray, dtype: str | None = None) -> Preview | None
     Equal to ``as_snapshot(x).preview()`` made the general way (``dtype``: the tensor's
     dtype name, where it is known)."""
     name = _FLOATS.get(x.dtype)
-    if name is None or x.ndim > 1 or PRINT_OPTS.sci_mode is not None:
+    if name is None:
         return None
-    if dtype is not None:
-        name = dtype
-    v = x.tolist()
-    text = f"tensor([{_fast_one(v[0])}])" if x.ndim else f"tensor({_fast_one(v)})"
-    return Preview(shape=list(x.shape), dtype=name, text=text, values=v)
+    return scalar_preview(x.item(), dtype or name, x.ndim)
+
+
+def scalar_preview(v: float, dtype: str, ndim: int) -> Preview | None:
+    """:func:`one_value_preview` of the value ``v`` of a float32/float64 array of ``ndim``
+    (0 or 1) dimensions, without the array; None where the general way is needed."""
+    if ndim > 1 or PRINT_OPTS.sci_mode is not None:
+        return None
+    if ndim:
+        return Preview(shape=[1], dtype=dtype, text=f"tensor([{_fast_one(v)}])", values=[v])
+    return Preview(shape=[], dtype=dtype, text=f"tensor({_fast_one(v)})", values=v)
 
 
 def preview_array(a: Any, dtype: str | None = None) -> Preview:

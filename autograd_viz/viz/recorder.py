@@ -29,10 +29,20 @@ from .model import (
     RetainCapture,
 )
 from .names import names_from_mapping, names_from_namespace
-from .preview import SMALL_NUMEL, Snapshot, as_snapshot, grab, one_value_preview
+from .preview import (
+    SMALL_NUMEL,
+    Snapshot,
+    as_snapshot,
+    grab,
+    one_value_preview,
+    scalar_preview,
+)
 
 _ndarray = np.ndarray
 _weakref = weakref.ref
+#: The dtypes whose one-element values the recorder keeps as Python floats (see ``_one``).
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 
 
 class _Run:
@@ -139,7 +149,28 @@ def _summarise_ahead(log: list[tuple], memo: dict[int, Any]) -> None:
             memo[id(a)] = snap
 
 
+def _one(v: float, d: Any) -> np.ndarray:
+    """The copy of a one-element float32/float64 array ``d`` whose value ``v`` the recorder
+    took as a Python float (``d.item()``: exact for these dtypes, and a third of the cost of
+    ``d.copy()``); ``d`` itself is kept only for its dtype and shape, which never change."""
+    return np.array(v, dtype=d.dtype).reshape(d.shape)
+
+
+def _paired(xs: list[Any]) -> list[Any]:
+    """A logged list of grads with each one value (a float followed by its array: see
+    ``_live_node_executed``) as one ``(value, array)`` pair, which :func:`_pv` previews."""
+    out: list[Any] = []
+    it = iter(xs)
+    for x in it:
+        out.append((x, next(it)) if type(x) is float else x)
+    return out
+
+
 def _pv(x: Any) -> Preview | None:
+    if type(x) is tuple:  # (a one value: see _paired)
+        v, d = x
+        p = scalar_preview(v, "float32" if d.dtype is _F32 else "float64", d.ndim)
+        return p if p is not None else _pv(_one(v, d))
     if type(x) is _ndarray and x.size == 1:
         p = one_value_preview(x)
         if p is not None:
@@ -189,6 +220,8 @@ class Recorder:
         self._log: list[tuple] = []
         self._bytes = 0  # bytes of large values copied into the log (see FLUSH_BYTES)
         self._memo: dict[int, tuple[Any, Any]] = {}  # see _copy_big
+        self._prev_d: Any = None  # see _live_node_executed
+        self._prev_c: Any = None
         self._kept_memo: dict[int, Any] = {}  # copy id -> its summary, during a replay
         self._seen: set[Any] = set()  # see _first_seen
         self._live: list[tuple[Any, bool]] = []  # backward runs in flight: (key, create_graph)
@@ -353,6 +386,7 @@ class Recorder:
                 self._seen.update(t for t in outs if t is not None)
             elif kind == "hook_begin":
                 self._memo.clear()  # (user code: it may write to any gradient it sees)
+                self._prev_d = self._prev_c = None
                 pos = capture.begin()
                 self._pending.append((p.get("run"), p.get("target"), p.get("kind"), pos))
             elif kind == "hook_called":
@@ -373,6 +407,7 @@ class Recorder:
                 self._log.append((kind, p, None, _grabs(p.get("grad_roots"))))
             elif kind == "backward_end":
                 self._memo.clear()
+                self._prev_d = self._prev_c = None
                 key = p.get("run")
                 self._live = [r for r in self._live if r[0] != key]
                 left = [x for x in self._pending if x[0] == key]
@@ -406,26 +441,34 @@ class Recorder:
                 return  # the engine's own work inside backward
             seen = self._seen
             in_snaps = None
+            grew = False  # (whether self._bytes may have grown: see FLUSH_BYTES)
             for t in ins:
                 if t is not None and t not in seen:  # rare: most inputs were outputs
                     in_snaps = self._first_seen(ins)
+                    grew = True
                     break
             if len(outs) == 1:  # kept bare, not in a list (see _node_created)
                 t = outs[0]
                 seen.add(t)
                 d = t._data
-                if d.size > SMALL_NUMEL:  # (summarised at replay)
+                n = d.size
+                if n == 1 and type(d) is _ndarray and ((dt := d.dtype) is _F32 or dt is _F64):
+                    out_snaps = d.item()  # (a one value: see _one)
+                elif n > SMALL_NUMEL:  # (summarised at replay)
                     out_snaps = _pooled_copy(d)
                     self._bytes += out_snaps.nbytes
+                    grew = True
                 else:
                     out_snaps = d.copy()
             else:
                 seen.update(outs)
                 out_snaps = [grab(t) for t in outs]
+                d = None
+                grew = True
             log = self._log  # (a node's saved list is replaced, never edited, once made)
             log.append(("node_created", node, ins, outs, grad_enabled,
-                        live[-1][0] if live else None, in_snaps, out_snaps, node._saved))
-            if (len(log) >= self.FLUSH_EVENTS or self._bytes > self.FLUSH_BYTES) \
+                        live[-1][0] if live else None, in_snaps, out_snaps, node._saved, d))
+            if (len(log) >= self.FLUSH_EVENTS or grew and self._bytes > self.FLUSH_BYTES) \
                     and not live:
                 self._replay()
         except Exception as exc:  # noqa: BLE001 - recording must never break user code
@@ -440,26 +483,49 @@ class Recorder:
         # (a custom Function's backward) may have written to it since.
         try:
             memo = None if isinstance(node, BackwardCFunction) else self._memo
+            # the grad this node got is most often the one the node run before it handed
+            # on: that copy is shared (``_prev``: that array and its copy; forgotten like
+            # ``_memo``, and never for a custom Function, whose backward may write to it)
+            prev_d = self._prev_d if memo is not None else None
             gin: list[Any] = []
             gout: list[Any] = []
             try:
                 for t in grads_in:
                     if t is None:
                         gin.append(None)
-                    else:  # a Tensor, or a bare NumPy array
-                        d = t if type(t) is _ndarray else t._data
-                        gin.append(d.copy() if d.size <= SMALL_NUMEL
-                                   else self._copy_big(d, memo))
+                        continue
+                    d = t if type(t) is _ndarray else t._data  # (a Tensor, or a bare array)
+                    if d is prev_d:
+                        c = self._prev_c
+                        gin.append(c)
+                        if type(c) is float:
+                            gin.append(d)
+                    elif d.size == 1 and type(d) is _ndarray \
+                            and ((dt := d.dtype) is _F32 or dt is _F64):
+                        gin.append(d.item())
+                        gin.append(d)
+                    else:
+                        gin.append(d.copy() if d.size <= SMALL_NUMEL else self._copy_big(d, memo))
                 memo = self._memo
+                first = True
                 for t in grads_out:
                     if t is None:
                         gout.append(None)
+                        continue
+                    d = t if type(t) is _ndarray else t._data
+                    if d.size == 1 and type(d) is _ndarray \
+                            and ((dt := d.dtype) is _F32 or dt is _F64):
+                        c = d.item()
+                        gout.append(c)
+                        gout.append(d)
                     else:
-                        d = t if type(t) is _ndarray else t._data
-                        gout.append(d.copy() if d.size <= SMALL_NUMEL
-                                    else self._copy_big(d, memo))
+                        c = d.copy() if d.size <= SMALL_NUMEL else self._copy_big(d, memo)
+                        gout.append(c)
+                    if first:
+                        self._prev_d, self._prev_c, first = d, c, False
             except AttributeError:  # other bare arrays (CuPy): the general path
                 gin, gout = _grabs(list(grads_in)), _grabs(list(grads_out))
+                self._prev_d = self._prev_c = None
             self._log.append(("node_executed", run, step, node, gin, gout))
         except Exception as exc:  # noqa: BLE001 - recording must never break user code
             self._note(f"recorder could not log node_executed: {_err(exc)}")
@@ -533,8 +599,11 @@ class Recorder:
         return self._by_key.get(p.get("run"))
 
     def _node_created(self, node: Any, inputs: Any, outputs: Any, grad_enabled: Any,
-                      run_key: Any, in_snaps: Any, out_snaps: Any, saved: Any) -> None:
+                      run_key: Any, in_snaps: Any, out_snaps: Any, saved: Any,
+                      out_data: Any = None) -> None:
         run = self._by_key.get(run_key) if run_key is not None else None
+        if type(out_snaps) is float:  # (a one value: see _one)
+            out_snaps = _one(out_snaps, out_data)
         if _KEPT:  # (copies summarised ahead: the builder takes those summaries)
             in_snaps = None if in_snaps is None else _summarised(in_snaps)
             out_snaps = _summarised(out_snaps if type(out_snaps) is list else [out_snaps])
@@ -561,7 +630,7 @@ class Recorder:
             return
         op = self._b.op_for(node)
         run.steps.append((int(step if step is not None else len(run.steps)), op,
-                          _kept_all(gin), _kept_all(gout)))
+                          _kept_all(_paired(gin)), _kept_all(_paired(gout))))
 
     def _target(self, target: Any) -> tuple[str, str]:
         if isinstance(target, tuple):  # a non-leaf's hook: (its grad_fn, its output_nr)
