@@ -117,6 +117,22 @@ def test_mm():
         _check(a.detach() @ b)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_addmm(dt):
+    """``nn.Linear``'s node: bias, input and weight grads, any of them not needed; a grad
+    of another dtype is handed back to ``backward``."""
+    x, w, b = _t((5, 4), dt), _t((3, 4), dt), _t((3,), dt)
+    out = av.nn.functional.linear(x, w, b)
+    assert out.grad_fn.name() == "AddmmBackward0"
+    _check(out)
+    _check(av.nn.functional.linear(x, w, b.detach()))
+    _check(av.nn.functional.linear(x.detach(), w, b))
+    _check(av.nn.functional.linear(x, w.detach(), b.detach()))
+    other = av.tensor(np.ones((5, 3), np.float64 if dt == np.float32 else np.float32))
+    with av.no_grad():  # (backward then raises torch's mm dtype error)
+        assert out.grad_fn._fast_backward(other) is None
+
+
 def test_subclass_with_own_formula_is_not_taken():
     from autograd_viz.ops import arith, unary
     x = _t((3,), np.float32, 0.5, 2.0)

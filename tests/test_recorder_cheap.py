@@ -111,10 +111,11 @@ def test_one_values_are_shown_exactly_as_the_general_path_shows_them(dtype, shap
 
 
 @pytest.mark.parametrize("flush", [1, 2, 3, 7])
-def test_a_flat_log_flushed_anywhere_gives_the_same_graph(monkeypatch, flush):
+@pytest.mark.parametrize("data", [([1.0, 2.0], [0.5, 0.25]), ([1.0], [0.5])])
+def test_a_flat_log_flushed_anywhere_gives_the_same_graph(monkeypatch, flush, data):
     def run():
-        x = av.tensor([1.0, 2.0], requires_grad=True)
-        c = av.tensor([0.5, 0.25], requires_grad=True)
+        x = av.tensor(data[0], requires_grad=True)
+        c = av.tensor(data[1], requires_grad=True)
         with viz.record(names={"x": x}) as rec:
             y = x
             for _ in range(5):

@@ -1,7 +1,13 @@
-"""``addmm`` (AddmmBackward0) and ``linear`` composed as PyTorch composes it."""
+"""``addmm`` (AddmmBackward0) and ``linear`` composed as PyTorch composes it.
+
+``AddmmBackward0`` has an array-level backward (``_fast_arrays``, see ``ops/_fastgrad.py``)
+for a backward without graph: the same NumPy calls as its ``backward`` in the same order."""
 from __future__ import annotations
 
+from typing import Any
+
 from ...autograd.function import Op
+from ...ops import _fastgrad
 from ...ops._core import apply, sum_to
 from ...tensor import Tensor
 from ._util import cap_name
@@ -26,6 +32,23 @@ class AddmmBackward0(Op):
         return (sum_to(g, *self.bias_meta) if n[0] else None,
                 g.mm(m2.t()) if n[1] else None,
                 m1.t().mm(g) if n[2] else None)
+
+
+def _addmm_fast(self: Any, gd: Any) -> tuple | None:
+    """``backward`` on arrays: the bias grad summed to its shape, then ``_fastgrad._mm``'s
+    two products (None, back to ``backward``, where the dtypes differ)."""
+    m1, m2 = _fastgrad.saved_arrays(self)
+    dt = gd.dtype
+    if (m1 is not None and m1.dtype != dt) or (m2 is not None and m2.dtype != dt):
+        return None
+    n = self.needs
+    return (_fastgrad.sum_to(gd, *self.bias_meta) if n[0] else None,
+            gd @ m2.T if n[1] else None,
+            m1.T @ gd if n[2] else None)
+
+
+AddmmBackward0._fast_arrays = _addmm_fast
+AddmmBackward0._fast_backward = _fastgrad.tensor_level(_addmm_fast)
 
 
 def addmm(bias: Tensor, mat1: Tensor, mat2: Tensor) -> Tensor:
