@@ -133,6 +133,24 @@ def test_addmm(dt):
         assert out.grad_fn._fast_backward(other) is None
 
 
+@pytest.mark.parametrize("dt", FLOATS)
+def test_transpose_and_views(dt):
+    """``t()`` of a matrix and a vector, ``view``, and ``reshape`` as a view (of a
+    contiguous tensor, and of a non-contiguous one whose strides allow it) or as a copy."""
+    m, v = _t((3, 4), dt), _t((5,), dt)
+    _check(m.t())
+    _check(v.t())
+    outs = [m.t(), v.t(), m.view(2, 6), m.reshape(-1),
+            m.t().reshape(2, 2, 3),  # (non-contiguous, its strides allow a view)
+            _t((4, 6), dt)[:, ::2].reshape(2, 2, 3),
+            m.t().reshape(-1)]  # (no view possible: a copy, then an unsafe view of it)
+    for out in outs:
+        _check(out)
+    assert [o.grad_fn.name() for o in outs] == [
+        "TBackward0", "TBackward0", "ViewBackward0", "ViewBackward0", "ReshapeAliasBackward0",
+        "ReshapeAliasBackward0", "UnsafeViewBackward0"]
+
+
 def test_subclass_with_own_formula_is_not_taken():
     from autograd_viz.ops import arith, unary
     x = _t((3,), np.float32, 0.5, 2.0)

@@ -21,7 +21,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd.function import FREED_MSG, Op, SavedOutput, SavedTensor
 from ..tensor import Tensor
-from . import _cupy_fused, arith, linalg, reduce, unary
+from . import _cupy_fused, arith, linalg, reduce, shape, unary
 
 _wrap = Tensor._wrap
 _generic = np.generic
@@ -270,6 +270,15 @@ def _mm(self: Any, gd: Any) -> tuple | None:
             a.T @ gd if a is not None else None)
 
 
+# ----------------------------------------------------------------------------- shape
+def _t(self: Any, gd: Any) -> tuple:
+    return (gd.T,)  # (``g.t()``: the same view; ``.grad`` copies a view it is handed)
+
+
+def _view(self: Any, gd: Any) -> tuple:
+    return (gd.reshape(self.in_shape),)
+
+
 FAST = {
     arith.AddBackward0: _add,
     arith.SubBackward0: _sub,
@@ -293,6 +302,9 @@ FAST = {
     reduce.LogSoftmaxBackward0: _log_softmax,
     reduce.SoftmaxBackward0: _softmax,
     linalg.MmBackward0: _mm,
+    shape.TBackward0: _t,
+    shape.ViewBackward0: _view,  # (ReshapeAliasBackward0 inherits it: nothing of its own)
+    shape.UnsafeViewBackward0: _view,
 }
 
 
