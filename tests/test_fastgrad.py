@@ -151,6 +151,25 @@ def test_transpose_and_views(dt):
         "ReshapeAliasBackward0", "UnsafeViewBackward0"]
 
 
+@pytest.mark.parametrize("dt", FLOATS)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss(dt, reduction):
+    x, t = _t((4, 3), dt), _t((4, 3), dt)
+    F = av.nn.functional
+    for a, b in ((x, t), (x, t.detach()), (x.detach(), t)):
+        out = F.mse_loss(a, b, reduction=reduction)
+        assert out.grad_fn.name() == "MseLossBackward0"
+        _check(out)
+
+
+@pytest.mark.parametrize("dt", FLOATS)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu(dt, approximate):
+    out = av.nn.functional.gelu(_t((4, 5), dt, -4.0, 4.0), approximate=approximate)
+    assert out.grad_fn.name() == "GeluBackward0"
+    _check(out)
+
+
 def test_subclass_with_own_formula_is_not_taken():
     from autograd_viz.ops import arith, unary
     x = _t((3,), np.float32, 0.5, 2.0)

@@ -6,6 +6,7 @@ from typing import Any
 
 from ...autograd.function import RESULT, Op
 from ...ops._core import apply
+from ...ops._fastgrad import saved_arrays, tensor_level
 from ...ops.join import cat
 from ...ops.special import erf_array
 from ...ops.unary import where
@@ -117,6 +118,19 @@ class GeluBackward0(Op):
     def backward(self, g):
         (a,) = self.saved()
         return apply(GeluBackwardBackward0, (g, a), approximate=self.approximate)
+
+
+def _gelu_fast(self: GeluBackward0, gd: Any) -> tuple | None:
+    """``backward`` on arrays (see ``ops._fastgrad``): what ``GeluBackwardBackward0``'s
+    forward computes, without its node (another dtype for the grad: None)."""
+    (a,) = saved_arrays(self)
+    if a.dtype != gd.dtype or type(a) is not type(gd):
+        return None
+    return ((gd * _gelu_grad_arr(a, self.approximate)).astype(gd.dtype, copy=False),)
+
+
+GeluBackward0._fast_arrays = _gelu_fast
+GeluBackward0._fast_backward = tensor_level(_gelu_fast)
 
 
 class GeluBackwardBackward0(Op):

@@ -10,7 +10,7 @@ import numpy as np
 from ... import _backend as B
 from ...autograd.function import Op
 from ...ops import _cupy_fused as _fused
-from ...ops._fastgrad import tensor_level
+from ...ops._fastgrad import _one, saved_arrays, tensor_level
 from ...tensor import Tensor
 from ._util import wrap, xp_of
 
@@ -36,6 +36,21 @@ class MseLossBackward0(Op):
         gx = (x - t) * norm * g
         n = self.needs
         return (gx if n[0] else None, -gx if n[1] else None)
+
+
+def _mse_fast(self: MseLossBackward0, gd: Any) -> tuple | None:
+    """``backward`` on arrays (see ``ops._fastgrad``): the same subtraction and products,
+    the constant in the input's dtype as the Tensor product makes it (other dtypes: None)."""
+    x, t = saved_arrays(self)
+    if x.dtype != gd.dtype or t.dtype != gd.dtype or type(gd) is not np.ndarray:
+        return None
+    gx = (x - t) * _one(x, 2.0 / self.n if self.red == "mean" else 2.0) * gd
+    n = self.needs
+    return (gx if n[0] else None, -gx if n[1] else None)
+
+
+MseLossBackward0._fast_arrays = _mse_fast
+MseLossBackward0._fast_backward = tensor_level(_mse_fast)
 
 
 #: the plain case of NllLossBackward0: these input and target dtypes, at most this many rows
