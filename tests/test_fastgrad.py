@@ -152,6 +152,20 @@ def test_transpose_and_views(dt):
 
 
 @pytest.mark.parametrize("dt", FLOATS)
+def test_shape_ops(dt):
+    """transpose, permute, squeeze (every form), unsqueeze and expand."""
+    x = _t((3, 1, 4), dt)
+    outs = [x.transpose(0, 2), x.transpose(-1, 1), x.permute(2, 0, 1), x.squeeze(),
+            x.squeeze(1), x.squeeze((0, 1)), x.unsqueeze(0), x.unsqueeze(-1),
+            x.expand(2, 3, 5, 4), x.expand(3, 2, 4), _t((1,), dt).expand(6)]
+    for out in outs:
+        _check(out)
+    assert {o.grad_fn.name() for o in outs} == {
+        "TransposeBackward0", "PermuteBackward0", "SqueezeBackward0", "SqueezeBackward1",
+        "SqueezeBackward2", "UnsqueezeBackward0", "ExpandBackward0"}
+
+
+@pytest.mark.parametrize("dt", FLOATS)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mse_loss(dt, reduction):
     x, t = _t((4, 3), dt), _t((4, 3), dt)

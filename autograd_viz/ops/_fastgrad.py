@@ -275,8 +275,24 @@ def _t(self: Any, gd: Any) -> tuple:
     return (gd.T,)  # (``g.t()``: the same view; ``.grad`` copies a view it is handed)
 
 
-def _view(self: Any, gd: Any) -> tuple:
+def _view(self: Any, gd: Any) -> tuple:  # (and squeeze: its backward is this reshape)
     return (gd.reshape(self.in_shape),)
+
+
+def _transpose(self: Any, gd: Any) -> tuple:
+    return (gd.swapaxes(*self.d),)
+
+
+def _permute(self: Any, gd: Any) -> tuple:
+    return (gd.transpose(tuple(np.argsort(self.dims).tolist())),)
+
+
+def _unsqueeze(self: Any, gd: Any) -> tuple:
+    return (gd.squeeze(axis=(self.dim,)),)
+
+
+def _expand(self: Any, gd: Any) -> tuple:
+    return (sum_to(gd, tuple(self.in_shape), None),)
 
 
 FAST = {
@@ -305,6 +321,11 @@ FAST = {
     shape.TBackward0: _t,
     shape.ViewBackward0: _view,  # (ReshapeAliasBackward0 inherits it: nothing of its own)
     shape.UnsafeViewBackward0: _view,
+    shape.SqueezeBackward0: _view,  # (its subclasses inherit it)
+    shape.TransposeBackward0: _transpose,
+    shape.PermuteBackward0: _permute,
+    shape.UnsqueezeBackward0: _unsqueeze,
+    shape.ExpandBackward0: _expand,
 }
 
 
