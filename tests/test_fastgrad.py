@@ -166,6 +166,23 @@ def test_shape_ops(dt):
 
 
 @pytest.mark.parametrize("dt", FLOATS)
+def test_cat_and_stack(dt):
+    a, b, c = _t((2, 3), dt), _t((2, 1), dt), _t((2, 3), dt)
+    for out in (av.cat([a, b, c], dim=1), av.cat([a, c]), av.cat([a, c.detach()], dim=-2),
+                av.stack([a, c]), av.stack([a, c], dim=2), av.stack([a, c.detach()], dim=1)):
+        _check(out)
+    legacy = av.cat([a, av.zeros(0, dtype=a.dtype, requires_grad=True)])
+    with av.no_grad():  # (an empty 1-D input skipped, torch's legacy rule: backward runs)
+        assert legacy.grad_fn._fast_backward(av.ones_like(legacy)) is None
+    other = _t((2, 2), np.float64 if dt != np.float64 else np.float32)
+    mixed = av.cat([a, other], dim=1)  # (promoted: its node casts grads back, no formula)
+    assert type(mixed.grad_fn)._fast_arrays is None
+    a.grad = None
+    mixed.sum().backward()
+    assert a.grad.dtype == a.dtype and other.grad.dtype == other.dtype
+
+
+@pytest.mark.parametrize("dt", FLOATS)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mse_loss(dt, reduction):
     x, t = _t((4, 3), dt), _t((4, 3), dt)

@@ -21,7 +21,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd.function import FREED_MSG, Op, SavedOutput, SavedTensor
 from ..tensor import Tensor
-from . import _cupy_fused, arith, linalg, reduce, shape, unary
+from . import _cupy_fused, arith, join, linalg, reduce, shape, unary
 
 _wrap = Tensor._wrap
 _generic = np.generic
@@ -295,6 +295,29 @@ def _expand(self: Any, gd: Any) -> tuple:
     return (sum_to(gd, tuple(self.in_shape), None),)
 
 
+def _cat(self: Any, gd: Any) -> tuple | None:
+    """Each input's slice of the grad along ``dim`` (``narrow``'s view); None where an input
+    had another dtype (a cast) or was a skipped empty tensor."""
+    if self.skip or any(dt != gd.dtype for dt in self.dts):
+        return None
+    index = [slice(None)] * gd.ndim
+    out = []
+    start = 0
+    for s in self.sizes:
+        index[self.dim] = slice(start, start + s)
+        out.append(gd[tuple(index)])
+        start += s
+    return tuple(out)
+
+
+def _stack(self: Any, gd: Any) -> tuple | None:
+    """``unbind``: each input's index along ``dim`` (a view); None where dtypes differ."""
+    if any(dt != gd.dtype for dt in self.dts):
+        return None
+    lead = (slice(None),) * self.dim
+    return tuple(gd[lead + (i,)] for i in range(len(self.dts)))
+
+
 FAST = {
     arith.AddBackward0: _add,
     arith.SubBackward0: _sub,
@@ -326,6 +349,8 @@ FAST = {
     shape.PermuteBackward0: _permute,
     shape.UnsqueezeBackward0: _unsqueeze,
     shape.ExpandBackward0: _expand,
+    join.CatBackward0: _cat,
+    join.StackBackward0: _stack,
 }
 
 
