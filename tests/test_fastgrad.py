@@ -201,6 +201,25 @@ def test_gelu(dt, approximate):
     _check(out)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 4, 4)])
+def test_batch_norm(dt, shape):
+    """Training (batch statistics) and eval (running ones), with and without weight and
+    bias, each input's grad needed or not."""
+    F = av.nn.functional
+    c = shape[1]
+    x, w, b = _t(shape, dt), _t((c,), dt, 0.5, 1.5), _t((c,), dt)
+    rm, rv = av.zeros(c, dtype=x.dtype), av.ones(c, dtype=x.dtype)
+    for training in (True, False):
+        for args in ((w, b), (None, None), (w.detach(), b), (w, None), (None, b)):
+            for inp in (x, x.detach()):
+                if not any(t is not None and t.requires_grad for t in (inp, *args)):
+                    continue
+                out = F.batch_norm(inp, rm, rv, *args, training=training)
+                assert out.grad_fn.name() == "NativeBatchNormBackward0"
+                _check(out)
+
+
 def test_subclass_with_own_formula_is_not_taken():
     from autograd_viz.ops import arith, unary
     x = _t((3,), np.float32, 0.5, 2.0)

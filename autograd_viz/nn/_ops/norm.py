@@ -1,12 +1,17 @@
 """Batch normalisation as one node, ``NativeBatchNormBackward0`` (running statistics are
 updated in place during training, outside the graph), and layer normalisation,
-``NativeLayerNormBackward0``; both backwards are written in Tensor ops (double backward)."""
+``NativeLayerNormBackward0``; both backwards are written in Tensor ops (double backward).
+Batch normalisation's also runs on arrays (``_fast_arrays``, see ``ops/_fastgrad.py``) for a
+backward without graph: the same NumPy calls in the same order."""
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ...autograd.function import Op
 from ...ops._core import apply
+from ...ops._fastgrad import _one, saved_arrays, tensor_level
 from ...tensor import Tensor
 from ._util import wrap, xp_of
 
@@ -74,6 +79,49 @@ class NativeBatchNormBackward0(Op):
         if len(out) < 1 + self.n_wb:
             out.append(g.sum(dim=axes) if n[len(out)] else None)
         return tuple(out)
+
+
+def _mean(a: Any, axes: tuple) -> Any:
+    """``Tensor.mean(dim=axes, keepdim=True)``'s array call (a C-contiguous result)."""
+    return np.ascontiguousarray(a.mean(axis=axes, keepdims=True, dtype=a.dtype))
+
+
+def _bn_fast(self: NativeBatchNormBackward0, gd: Any) -> tuple | None:
+    """``backward`` on NumPy arrays of one dtype (anything else: None, back to it)."""
+    x, w = saved_arrays(self)
+    dt = gd.dtype
+    if type(gd) is not np.ndarray or x.dtype != dt or (w is not None and w.dtype != dt):
+        return None
+    axes = self.axes
+    if self.training:
+        xmu = x - _mean(x, axes)
+        v = _mean(xmu * xmu, axes)
+        invstd = 1 / np.sqrt(v + _one(v, self.eps))
+    else:
+        if self.mean_c.dtype != dt or self.invstd_c.dtype != dt:
+            return None
+        xmu = x - self.mean_c
+        invstd = self.invstd_c
+    xhat = xmu * invstd
+    gxhat = gd * w.reshape(self.shp) if w is not None else gd
+    n = self.needs
+    gx = None
+    if n[0]:
+        if self.training:
+            gx = invstd * (gxhat - _mean(gxhat, axes) - xhat * _mean(gxhat * xhat, axes))
+        else:
+            gx = gxhat * invstd
+    out = [gx]
+    if self.has_weight:
+        out.append(np.ascontiguousarray((gd * xhat).sum(axis=axes, dtype=dt)) if n[1]
+                   else None)
+    if len(out) < 1 + self.n_wb:
+        out.append(np.ascontiguousarray(gd.sum(axis=axes, dtype=dt)) if n[len(out)] else None)
+    return tuple(out)
+
+
+NativeBatchNormBackward0._fast_arrays = _bn_fast
+NativeBatchNormBackward0._fast_backward = tensor_level(_bn_fast)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
