@@ -36,15 +36,12 @@ class AddmmBackward0(Op):
 
 def _addmm_fast(self: Any, gd: Any) -> tuple | None:
     """``backward`` on arrays: the bias grad summed to its shape, then ``_fastgrad._mm``'s
-    two products (None, back to ``backward``, where the dtypes differ)."""
-    m1, m2 = _fastgrad.saved_arrays(self)
-    dt = gd.dtype
-    if (m1 is not None and m1.dtype != dt) or (m2 is not None and m2.dtype != dt):
+    two products (the same saved pair: ``mat1``, ``mat2``; None, back to ``backward``,
+    where the dtypes differ)."""
+    mm = _fastgrad._mm(self, gd)
+    if mm is None:
         return None
-    n = self.needs
-    return (_fastgrad.sum_to(gd, *self.bias_meta) if n[0] else None,
-            gd @ m2.T if n[1] else None,
-            m1.T @ gd if n[2] else None)
+    return (_fastgrad.sum_to(gd, *self.bias_meta) if self.needs[0] else None, *mm)
 
 
 AddmmBackward0._fast_arrays = _addmm_fast

@@ -12,6 +12,7 @@ import numpy as np
 from ...autograd.function import Op
 from ...ops._core import apply
 from ...ops._fastgrad import _one, saved_arrays, tensor_level
+from ...ops.reduce import _c
 from ...tensor import Tensor
 from ._util import wrap, xp_of
 
@@ -83,7 +84,7 @@ class NativeBatchNormBackward0(Op):
 
 def _mean(a: Any, axes: tuple) -> Any:
     """``Tensor.mean(dim=axes, keepdim=True)``'s array call (a C-contiguous result)."""
-    return np.ascontiguousarray(a.mean(axis=axes, keepdims=True, dtype=a.dtype))
+    return _c(a.mean(axis=axes, keepdims=True, dtype=a.dtype))
 
 
 def _bn_fast(self: NativeBatchNormBackward0, gd: Any) -> tuple | None:
@@ -113,10 +114,9 @@ def _bn_fast(self: NativeBatchNormBackward0, gd: Any) -> tuple | None:
             gx = gxhat * invstd
     out = [gx]
     if self.has_weight:
-        out.append(np.ascontiguousarray((gd * xhat).sum(axis=axes, dtype=dt)) if n[1]
-                   else None)
+        out.append(_c((gd * xhat).sum(axis=axes, dtype=dt)) if n[1] else None)
     if len(out) < 1 + self.n_wb:
-        out.append(np.ascontiguousarray(gd.sum(axis=axes, dtype=dt)) if n[len(out)] else None)
+        out.append(_c(gd.sum(axis=axes, dtype=dt)) if n[len(out)] else None)
     return tuple(out)
 
 
