@@ -225,3 +225,31 @@ def test_cyclic_garbage_made_while_recording_is_still_collected_automatically():
         kept = [[] for _ in range(2 * RECORDING_THRESHOLD)]
         assert gone() is None
     del kept
+
+
+def test_a_first_large_grad_shows_the_grad_it_got_even_when_a_hook_wrote_to_it():
+    """A leaf's first ``.grad`` is a copy of the grad it got, so the recorder shares the copy
+    it made when a node handed that grad on, unless user code (a hook) ran in between."""
+    w = av.ones(8, 16, requires_grad=True)  # (summarised: above SMALL_NUMEL elements)
+    v = av.ones(8, 16, requires_grad=True)
+
+    def tenfold(g):
+        g.mul_(10)  # in place, after TBackward0 handed the grad on (and it was recorded)
+
+    with viz.record(names={"w": w, "v": v}) as rec:
+        handle = w.register_hook(tenfold)
+        (w.t() * 2 + v.t() * 4).sum().backward()
+        handle.remove()
+        (w.t() * 3).sum().backward()
+        shared = [e for e in rec._log if e[0] == "grad_accumulated"]
+        handed = {id(c) for e in rec._log if e[0] == "node_executed" for c in e[5]}
+        assert [id(e[2]) in handed for e in shared] == [True, False, False]  # v, w, w
+    g = rec.graph()
+    t_steps = [s for s in g.runs[0].steps if g.op(s.op).name == "TBackward0"]
+    assert sorted(s.grads_out[0].stats.mean for s in t_steps) == [2.0, 4.0]  # as handed on
+    hist = g.grad_history
+    assert [(e.value.shape, e.value.stats.min, e.value.stats.max)
+            for e in hist[g.tensor("w").id]] == [([8, 16], 20.0, 20.0), ([8, 16], 23.0, 23.0)]
+    assert [(e.value.stats.min, e.value.stats.max) for e in hist[g.tensor("v").id]] == [
+        (4.0, 4.0)]
+    assert w.grad.tolist() == [[23.0] * 16] * 8

@@ -188,7 +188,8 @@ def accumulate(run: int, node: AccumulateGrad, g: Any, create_graph: bool) -> No
             if old._data.dtype != g._data.dtype else g._data
         old._vc.v += 1
     if events.enabled:
-        events.emit("grad_accumulated", run=run, tensor=var, before=before, after=var._grad)
+        events.emit("grad_accumulated", run=run, tensor=var, before=before, after=var._grad,
+                    grad=g)
 
 
 def _graph_copy(g: Any) -> Any:

@@ -27,7 +27,8 @@ arrays change in place later):
                      target: the leaf Tensor for a hook on a leaf, ``(node, output_nr)`` for a
                      tensor hook on a non-leaf (the tensor whose grad_fn/output_nr they are),
                      the Node for "pre"/"post" node hooks
-``grad_accumulated`` run, tensor, before (a copy of the old .grad, or None), after
+``grad_accumulated`` run, tensor, before (a copy of the old .grad, or None), after, grad
+                     (the gradient added; with no old .grad, after is a copy of it)
 ``retain_grad``      run, tensor, grad
 ``backward_end``     run, freed (True when saved tensors were released), error (exception|None)
 ``grad_reset``       tensor, how ("zero_"|"none"|"assign")

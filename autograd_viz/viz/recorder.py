@@ -417,9 +417,16 @@ class Recorder:
             elif kind == "grad_accumulated":
                 after = p.get("after")
                 d = getattr(after, "_data", None)
-                self._log.append((kind, p, self._copy_big(d, self._memo)
-                                  if type(d) is _ndarray and d.size > SMALL_NUMEL
-                                  else grab(after)))
+                if type(d) is _ndarray and d.size > SMALL_NUMEL:
+                    # a first .grad is a copy of the grad added, which was most often copied
+                    # already, when a node handed it on: that copy is shared (``_memo``)
+                    g = None if p.get("before") is not None else p.get("grad")
+                    g = getattr(g, "_data", None)
+                    if type(g) is _ndarray and g.shape == d.shape and g.dtype == d.dtype:
+                        d = g
+                    self._log.append((kind, p, self._copy_big(d, self._memo)))
+                else:
+                    self._log.append((kind, p, grab(after)))
             elif kind == "retain_grad":
                 self._log.append((kind, p, grab(p.get("grad"))))
             elif kind == "grad_reset":
@@ -454,12 +461,14 @@ class Recorder:
                 n = d.size
                 if n == 1 and type(d) is _ndarray and ((dt := d.dtype) is _F32 or dt is _F64):
                     out_snaps = d.item()  # (a one value: see _one)
-                elif n > SMALL_NUMEL:  # (summarised at replay)
-                    out_snaps = _pooled_copy(d)
-                    self._bytes += out_snaps.nbytes
-                    grew = True
-                else:
-                    out_snaps = d.copy()
+                else:  # (``d`` is logged for a one value only: replay would summarise it)
+                    if n > SMALL_NUMEL:  # (summarised at replay)
+                        out_snaps = _pooled_copy(d)
+                        self._bytes += out_snaps.nbytes
+                        grew = True
+                    else:
+                        out_snaps = d.copy()
+                    d = None
             else:
                 seen.update(outs)
                 out_snaps = [grab(t) for t in outs]
