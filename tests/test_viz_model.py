@@ -252,8 +252,8 @@ def test_lookups():
 
 @pytest.mark.parametrize("kind", ["normal32", "ints32", "arange64", "uniform16"])
 def test_histogram_of_large_arrays_counts_like_numpy(kind):
-    """Above EXACT_HIST_NUMEL the preview bins in blocks of its own; the counts and edges
-    are NumPy's on data with values on the bin edges too."""
+    """Above EXACT_HIST_NUMEL the preview bins (and sums) in blocks of its own; the counts
+    and edges are NumPy's on data with values on the bin edges too, the statistics NumPy's."""
     from autograd_viz.viz.preview import EXACT_HIST_NUMEL, preview_array
 
     rng = np.random.default_rng(1)
@@ -267,6 +267,10 @@ def test_histogram_of_large_arrays_counts_like_numpy(kind):
     counts, edges = np.histogram(d, bins=len(h.counts), range=(d.min(), d.max()))
     assert h.counts == counts.tolist() and sum(h.counts) == n
     np.testing.assert_allclose(h.edges, edges)
+    st = preview_array(a).stats
+    assert (st.min, st.max) == (d.min(), d.max())
+    assert st.mean == pytest.approx(d.mean(), rel=1e-12, abs=1e-12)
+    assert st.std == pytest.approx(d.std(), rel=1e-12)
 
 
 @pytest.mark.parametrize("a", [

@@ -20,15 +20,27 @@ import numpy as np
 from autograd_viz._tensor_str import PRINT_OPTS
 
 from .model import Hist, Stats
-from .preview import HIST_BINS, SMALL_NUMEL, Snapshot, _dtype_name, _edge_index, snapshot
+from .preview import (
+    EXACT_HIST_NUMEL,
+    HIST_BINS,
+    SMALL_NUMEL,
+    Snapshot,
+    _buffers,
+    _dtype_name,
+    _edge_index,
+    bin_counts,
+    fold_top,
+    snapshot,
+)
 
 #: The dtypes summarised in bulk (others go one by one).
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: Copies of at most this many elements are summarised in bulk: above it the arithmetic
 #: over the elements, not the calls, is the cost.
 MAX_NUMEL = 4096
-#: Elements stacked at most per pass (the float64 temporaries stay in the CPU's cache).
-BLOCK = 1 << 16
+#: Elements stacked at most per pass: the float64 buffers of :mod:`.preview` hold them
+#: (they stay in the CPU's cache).
+BLOCK = EXACT_HIST_NUMEL
 
 
 def groups(copies: Sequence[Any]) -> list[list[np.ndarray]]:
@@ -61,29 +73,30 @@ def _block(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
     shape = tuple(int(s) for s in a0.shape)
     dtype = _dtype_name(a0, a0)
     k, n = len(arrays), a0.size
-    x = np.stack(arrays).reshape(k, n)
+    # the copies stacked as float64 (exact), in this thread's buffers (at most BLOCK values)
+    xb, fb = _buffers()[:2]
+    x = xb[:k * n].reshape(k, n)
+    np.stack(arrays, out=x.reshape((k,) + shape))
     with np.errstate(all="ignore"):  # (as preview._stats: rows with NaN or inf go one by one)
         # statistics as preview._stats computes them for one flat array, row by row
         lo, hi = x.min(axis=1), x.max(axis=1)
-        mean = np.add.reduce(x, axis=1, dtype=np.float64) / n
-        dev = np.subtract(x, mean[:, None], dtype=np.float64)
+        mean = np.add.reduce(x, axis=1) / n
+        dev = np.subtract(x, mean[:, None], out=fb[:k * n].reshape(k, n))
         np.multiply(dev, dev, out=dev)
         std = np.sqrt(np.add.reduce(dev, axis=1) / n)
         # the histogram as preview._binned bins one array (rows it cannot take: one by one)
-        lo64, hi64 = lo.astype(np.float64), hi.astype(np.float64)
-        span = hi64 - lo64
-        ok = np.isfinite(lo64) & np.isfinite(hi64) & np.isfinite(span) & (lo64 != hi64)
+        span = hi - lo
+        ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(span) & (lo != hi)
         scale = np.where(ok, HIST_BINS / np.where(ok, span, 1.0), 0.0)
-        f = np.subtract(x, np.where(ok, lo64, 0.0)[:, None], out=dev, dtype=np.float64)
+        f = np.subtract(x, np.where(ok, lo, 0.0)[:, None], out=dev)
         f *= scale[:, None]
-        bins = f.astype(np.intp)  # (truncation, as _binned's assignment: values are >= 0)
-    np.minimum(bins, HIST_BINS - 1, out=bins)
-    np.maximum(bins, 0, out=bins)  # (rows left to the one-by-one path may hold anything)
-    bins += (np.arange(k, dtype=np.intp) * HIST_BINS)[:, None]
-    counts = np.bincount(bins.reshape(-1), minlength=k * HIST_BINS).reshape(k, HIST_BINS)
+    if not ok.all():
+        f[~ok] = 0.0  # (rows left to the one-by-one path may hold anything: NaN, inf)
+    # each row's last slot (the values at its top edge) folded into its last bin
+    counts = fold_top(bin_counts(f, HIST_BINS + 1))
     with np.errstate(all="ignore"):
         step = span / HIST_BINS
-        edges = np.arange(HIST_BINS, dtype=np.float64)[None, :] * step[:, None] + lo64[:, None]
+        edges = np.arange(HIST_BINS, dtype=np.float64)[None, :] * step[:, None] + lo[:, None]
     # the edge elements kept for printing
     part = x.reshape((k,) + shape)
     e = PRINT_OPTS.edgeitems
@@ -95,6 +108,7 @@ def _block(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
         else:
             cut.append(False)
     cut_t = tuple(cut)
+    part = part.astype(a0.dtype)  # (exact: the values came from this dtype)
     out: list[Snapshot | None] = []
     for i, (mn, mx, mu, sd, good, c, ed) in enumerate(zip(
             lo.tolist(), hi.tolist(), mean.tolist(), std.tolist(), ok.tolist(),
