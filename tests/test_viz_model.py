@@ -20,6 +20,7 @@ from autograd_viz.viz.model import (
     Edge,
     GradEvent,
     Graph,
+    Hist,
     HookCall,
     OpNode,
     Preview,
@@ -355,5 +356,38 @@ def test_lazy_previews_compare_copy_pickle_and_serialise_as_formatted_ones():
     g = Graph(tensors=[TensorNode("t0", None, p.shape, p.dtype, "cpu", True, True, "leaf",
                                   value=p) for p in unread()[:1]])
     assert json.loads(g.to_json())["tensors"][0]["value"]["text"].startswith("tensor(")
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        unread()[0].nothing  # noqa: B018 - the attribute read is the test
+
+
+def test_recorded_histograms_are_made_when_first_read():
+    """A recording keeps a histogram's counts as a NumPy row and makes its lists when
+    something reads them: then it equals one made eagerly (edges ``np.linspace``), and
+    equality, pickling, copying and JSON read it as usual."""
+    import copy
+    import pickle
+
+    def unread():
+        hists = [p.hist for p in _recorded_previews() if p.hist is not None]
+        return list({id(h): h for h in hists if "_lazy" in h.__dict__}.values())
+
+    hists = unread()
+    assert len(hists) >= 4
+    for h in hists:
+        counts, lo, hi, times = h.__dict__["_lazy"]
+        assert times == 1.0 and len(counts) == HIST_BINS
+        eager = Hist(counts=[int(c) for c in counts],
+                     edges=np.linspace(lo, hi, HIST_BINS + 1).tolist())
+        assert h == eager and repr(h) == repr(eager) and h.total == sum(eager.counts)
+        assert list(h.__dict__) == ["counts", "edges"]  # (filled; JSON keys in one order)
+        assert all(type(c) is int for c in h.counts)
+    for h, again in zip(unread(), unread()):
+        assert pickle.loads(pickle.dumps(h)) == again and copy.deepcopy(again) == h
+    h = unread()[0]
+    p = Preview(shape=[2], dtype="float32", text="tensor([1., 2.])", hist=h)
+    g = Graph(tensors=[TensorNode("t0", None, [2], "float32", "cpu", True, True, "leaf",
+                                  value=p)])
+    assert json.loads(g.to_json())["tensors"][0]["value"]["hist"] == {
+        "counts": h.counts, "edges": h.edges}
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         unread()[0].nothing  # noqa: B018 - the attribute read is the test

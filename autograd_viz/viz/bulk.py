@@ -94,9 +94,6 @@ def _block(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
         f[~ok] = 0.0  # (rows left to the one-by-one path may hold anything: NaN, inf)
     # each row's last slot (the values at its top edge) folded into its last bin
     counts = fold_top(bin_counts(f, HIST_BINS + 1))
-    with np.errstate(all="ignore"):
-        step = span / HIST_BINS
-        edges = np.arange(HIST_BINS, dtype=np.float64)[None, :] * step[:, None] + lo[:, None]
     # the edge elements kept for printing
     part = x.reshape((k,) + shape)
     e = PRINT_OPTS.edgeitems
@@ -110,13 +107,12 @@ def _block(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
     cut_t = tuple(cut)
     part = part.astype(a0.dtype)  # (exact: the values came from this dtype)
     out: list[Snapshot | None] = []
-    for i, (mn, mx, mu, sd, good, c, ed) in enumerate(zip(
-            lo.tolist(), hi.tolist(), mean.tolist(), std.tolist(), ok.tolist(),
-            counts.tolist(), edges.tolist())):
+    for i, (mn, mx, mu, sd, good) in enumerate(zip(
+            lo.tolist(), hi.tolist(), mean.tolist(), std.tolist(), ok.tolist())):
         if not good:
             out.append(snapshot(arrays[i]))
             continue
         out.append(Snapshot(shape, dtype, part[i].copy(), cut_t,
                             Stats(min=mn, max=mx, mean=mu, std=sd),
-                            Hist(counts=c, edges=ed + [mx])))
+                            Hist.binned(counts[i], mn, mx)))
     return out

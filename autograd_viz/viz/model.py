@@ -38,10 +38,31 @@ class Hist:
     counts: list[int]
     edges: list[float]
 
+    @classmethod
+    def binned(cls, counts: Any, lo: float, hi: float, scale: float = 1.0) -> Hist:
+        """The histogram of ``len(counts)`` equal bins from ``lo`` to ``hi``, its lists made
+        when first read (as a lazy :class:`Preview`'s text: a recorded training loop holds
+        thousands of histograms, of which a person looks at a few). ``counts``: a sequence of
+        ints (a NumPy row); the edges are ``np.linspace(lo, hi, len(counts) + 1)`` in its own
+        order of operations (``i * step + lo``, the last edge ``hi``), each times ``scale``."""
+        h = cls.__new__(cls)
+        h.__dict__["_lazy"] = (counts, lo, hi, scale)
+        return h
+
     @property
     def total(self) -> int:
         """Number of values counted."""
         return sum(self.counts)
+
+    def __getattr__(self, name: str) -> Any:
+        # (only called for a missing attribute: a lazy histogram's lists)
+        if name in ("counts", "edges") and "_lazy" in self.__dict__:
+            _fill(self)
+            return self.__dict__[name]
+        raise AttributeError(f"'Hist' object has no attribute '{name}'")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _state(self)
 
 
 @dataclass
@@ -82,22 +103,30 @@ class Preview:
         return _state(self)
 
 
-def _fill(p: Preview) -> None:
-    """Format a lazy preview: its fields in the order ``__init__`` sets them (JSON key
-    order), the source dropped."""
+def _fill(p: Preview | Hist) -> None:
+    """Make a lazy preview's text or a lazy histogram's lists: the fields in the order
+    ``__init__`` sets them (JSON key order), the source dropped."""
     d = p.__dict__
     src = d.get("_lazy")
     if src is None:  # (filled meanwhile)
         return
-    state = {"shape": d["shape"], "dtype": d["dtype"], "text": src.text(),
-             "values": d.get("values"),
-             "stats": d.get("stats"), "hist": d.get("hist")}
+    if type(p) is Hist:
+        counts, lo, hi, scale = src
+        n = len(counts)
+        step = (hi - lo) / n
+        edges = [i * step + lo for i in range(n)] + [hi]
+        as_list = getattr(counts, "tolist", None)  # (a NumPy row gives Python ints)
+        state = {"counts": as_list() if as_list else [int(c) for c in counts],
+                 "edges": edges if scale == 1.0 else [scale * x for x in edges]}
+    else:
+        state = {"shape": d["shape"], "dtype": d["dtype"], "text": src.text(),
+                 "values": d.get("values"), "stats": d.get("stats"), "hist": d.get("hist")}
     d.clear()
     d.update(state)
 
 
 def _state(obj: Any) -> dict[str, Any]:
-    """A dataclass instance's fields (a lazy preview formatted first)."""
+    """A dataclass instance's fields (a lazy preview or histogram filled first)."""
     d = obj.__dict__
     if "_lazy" in d:
         _fill(obj)

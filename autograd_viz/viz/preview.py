@@ -256,8 +256,7 @@ def _hist(data: Any, stats: Stats | None, bins: int = HIST_BINS) -> Hist | None:
         if halve:
             d, lo, hi = d * 0.5, lo * 0.5, hi * 0.5
         if xp is np:
-            h = _binned(d, lo, hi, bins)
-            return Hist(h.counts, [2.0 * x for x in h.edges]) if halve else h
+            return _binned(d, lo, hi, bins, 2.0 if halve else 1.0)
         counts, edges = xp.histogram(d, bins=bins, range=(lo, hi))
     if xp is not np:
         counts, edges = xp.asnumpy(counts), xp.asnumpy(edges)
@@ -305,10 +304,11 @@ def bin_counts(f: np.ndarray, slots: int) -> np.ndarray:
     return np.bincount(kp, minlength=rows * slots).reshape(rows, slots)
 
 
-def _binned(d: np.ndarray, lo: float, hi: float, bins: int) -> Hist:
+def _binned(d: np.ndarray, lo: float, hi: float, bins: int, times: float = 1.0) -> Hist:
     """``np.histogram(d, bins, (lo, hi))`` for an array of finite values in [lo, hi],
     binned in float64 in blocks (2-4x faster: no edge search); a value within an ulp of an
-    inner edge may land in the bin beside the one NumPy picks."""
+    inner edge may land in the bin beside the one NumPy picks. The edges are multiplied by
+    ``times`` (values halved to keep ``hi - lo`` finite: 2)."""
     flat = d.reshape(-1)
     scale = bins / (hi - lo)
     buf = _buffers()[0]
@@ -322,11 +322,7 @@ def _binned(d: np.ndarray, lo: float, hi: float, bins: int) -> Hist:
         c = bin_counts(fn.reshape(1, -1), bins + 1)[0]  # (the values are in [0, bins])
         counts = c if counts is None else counts + c
     assert counts is not None  # (callers pass a non-empty array)
-    counts = fold_top(counts)
-    # np.linspace(lo, hi, bins + 1) in its own order of operations (i * step, then + lo, the
-    # last edge hi), without its Python-level overhead
-    step = (hi - lo) / bins
-    return Hist(counts=counts.tolist(), edges=[i * step + lo for i in range(bins)] + [hi])
+    return Hist.binned(fold_top(counts), lo, hi, times)
 
 
 def fold_top(counts: np.ndarray) -> np.ndarray:
