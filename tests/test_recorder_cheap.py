@@ -253,3 +253,49 @@ def test_a_first_large_grad_shows_the_grad_it_got_even_when_a_hook_wrote_to_it()
     assert [(e.value.stats.min, e.value.stats.max) for e in hist[g.tensor("v").id]] == [
         (4.0, 4.0)]
     assert w.grad.tolist() == [[23.0] * 16] * 8
+
+
+def test_a_transposed_large_grad_is_summarised_from_the_grad_it_rearranges():
+    """``t()``'s backward hands on ``g.T``: the recorder logs it as the same view of its copy
+    of ``g`` (no copy) and summarises it from that copy's summary. What the step shows is
+    what a summary of its own would show (the mean up to summation order)."""
+    from autograd_viz.viz.preview import snapshot
+
+    av.manual_seed(0)
+    lin = av.nn.Linear(20, 30)  # weight (30, 20): its grad arrives as the (20, 30) grad's .T
+    x = av.randn(8, 20)
+    with viz.record() as rec:
+        lin(x).pow(2).sum().backward()
+        executed = [e for e in rec._log if e[0] == "node_executed"]
+        t_entry = next(e for e in executed if type(e[3]).__name__ == "TBackward0")
+        handed, shown = t_entry[4][0], t_entry[5][0]
+        assert shown.base is handed and shown.shape == (30, 20)  # a view, not a copy
+    g = rec.graph()
+    step = next(s for s in g.runs[0].steps if g.op(s.op).name == "TBackward0")
+    got, own = step.grads_out[0], snapshot(lin.weight.grad.numpy()).preview()
+    assert (got.shape, got.dtype, got.text) == (own.shape, own.dtype, own.text)
+    assert got.hist == own.hist  # (counts and edges: the same values, binned alike)
+    assert (got.stats.min, got.stats.max) == (own.stats.min, own.stats.max)
+    assert got.stats.mean == pytest.approx(own.stats.mean, rel=1e-12, abs=1e-15)
+    assert got.stats.std == pytest.approx(own.stats.std, rel=1e-12)
+
+
+def test_a_custom_backward_that_writes_then_transposes_shows_what_it_wrote():
+    class Doubled(av.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a.t()
+
+        @staticmethod
+        def backward(ctx, g):
+            g.mul_(2)  # in place, then handed on as a view
+            return g.t()
+
+    w = av.ones(30, 20, requires_grad=True)
+    with viz.record() as rec:
+        (Doubled.apply(w * 3) * 5).sum().backward()
+    g = rec.graph()
+    step = next(s for s in g.runs[0].steps if g.op(s.op).name == "DoubledBackward")
+    assert step.grads_out[0].shape == [30, 20]
+    assert (step.grads_out[0].stats.min, step.grads_out[0].stats.max) == (10.0, 10.0)
+    assert w.grad.tolist() == [[30.0] * 20] * 30

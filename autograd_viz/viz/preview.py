@@ -109,7 +109,12 @@ def snapshot(t: Any) -> Snapshot | None:
     if size <= SMALL_NUMEL:
         return Snapshot(shape, dtype, _to_host(data), (False,) * len(shape), None)
     stats = _stats(data)  # large tensors are summarised; small ones are kept whole
-    hist = _hist(data, stats)
+    part, cut = _edges(data, shape)
+    return Snapshot(shape, dtype, _to_host(part), cut, stats, _hist(data, stats))
+
+
+def _edges(data: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[bool, ...]]:
+    """The edge elements a snapshot keeps for printing, and which axes were cut."""
     cut = []
     part = data
     e = PRINT_OPTS.edgeitems
@@ -119,7 +124,33 @@ def snapshot(t: Any) -> Snapshot | None:
             cut.append(True)
         else:
             cut.append(False)
-    return Snapshot(shape, dtype, _to_host(part), tuple(cut), stats, hist)
+    return part, tuple(cut)
+
+
+def rearranges(d: np.ndarray, b: np.ndarray) -> bool:
+    """Whether view ``d`` of C-contiguous array ``b`` holds each of ``b``'s elements once:
+    a reshape or a permutation of axes (``b.T``), as the backward of ``t()``, ``transpose``,
+    ``permute`` and ``view`` hands a grad on."""
+    if d.size != b.size or d.dtype != b.dtype or not b.flags.c_contiguous \
+            or d.ctypes.data != b.ctypes.data:
+        return False
+    step = d.itemsize  # (the axes, by stride, must tile the memory from its start)
+    for stride, n in sorted((st, n) for st, n in zip(d.strides, d.shape) if n > 1):
+        if stride != step:
+            return False
+        step *= n
+    return True
+
+
+def rearranged(a: np.ndarray, base: Snapshot | None) -> Snapshot | None:
+    """The snapshot of ``a``, whose values are those ``base`` summarises (see
+    :func:`rearranges`): ``base``'s statistics and histogram (its mean summed in ``base``'s
+    order), ``a``'s own shape and edge elements."""
+    if base is None or base.stats is None:  # (kept whole, or nothing to share)
+        return snapshot(a)
+    shape = tuple(int(s) for s in a.shape)
+    part, cut = _edges(a, shape)
+    return Snapshot(shape, base.dtype, _to_host(part), cut, base.stats, base.hist)
 
 
 _EDGE_INDEX: dict[tuple[int, int], np.ndarray] = {}

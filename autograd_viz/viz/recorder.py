@@ -35,6 +35,8 @@ from .preview import (
     as_snapshot,
     grab,
     one_value_preview,
+    rearranged,
+    rearranges,
     scalar_preview,
 )
 
@@ -127,26 +129,33 @@ def _summarised(xs: list[Any]) -> list[Any]:
     return [memo.get(id(x), x) if type(x) is _ndarray else x for x in xs]
 
 
-def _summarise_ahead(log: list[tuple], memo: dict[int, Any]) -> None:
+def _summarise_ahead(log: list[tuple], memo: dict[int, Any],
+                     views: dict[int, tuple[Any, Any]]) -> None:
     """Summarise the log's large copies before replaying it, each group of one shape and
     dtype at once (:mod:`.bulk`: a training loop copies the same shapes every step), into
     ``memo`` (copy id -> Snapshot), where :func:`_kept` finds them. The copies are the
-    arrays among an entry's items, bare or in a list (the tensors are in tuples)."""
+    arrays among an entry's items, bare or in a list (the tensors are in tuples). A view of
+    a copy (``views``: see ``Recorder._copy_big``) takes the copy's statistics and
+    histogram, and its own edge elements."""
     copies: list[Any] = []
     for entry in log:
         for item in entry:
             if type(item) is _ndarray:
-                if item.size > SMALL_NUMEL:
+                if item.size > SMALL_NUMEL and id(item) not in views:
                     copies.append(item)
             elif type(item) is list:
                 for x in item:
-                    if type(x) is _ndarray and x.size > SMALL_NUMEL:
+                    if type(x) is _ndarray and x.size > SMALL_NUMEL and id(x) not in views:
                         copies.append(x)
-    if len(copies) < 2:
-        return
-    for group in bulk.groups(copies):
-        for a, snap in zip(group, bulk.snapshots(group)):
-            memo[id(a)] = snap
+    if len(copies) >= 2:
+        for group in bulk.groups(copies):
+            for a, snap in zip(group, bulk.snapshots(group)):
+                memo[id(a)] = snap
+    for vid, (v, c) in views.items():
+        s = memo.get(id(c))
+        if s is None:
+            s = memo[id(c)] = as_snapshot(c)
+        memo[vid] = rearranged(v, s)
 
 
 def _one(v: float, d: Any) -> np.ndarray:
@@ -223,6 +232,7 @@ class Recorder:
         self._prev_d: Any = None  # see _live_node_executed
         self._prev_c: Any = None
         self._kept_memo: dict[int, Any] = {}  # copy id -> its summary, during a replay
+        self._views: dict[int, tuple[Any, Any]] = {}  # view id -> (view, copy): _copy_big
         self._seen: set[Any] = set()  # see _first_seen
         self._live: list[tuple[Any, bool]] = []  # backward runs in flight: (key, create_graph)
         self._pending: list[tuple[Any, Any, Any, int]] = []  # hooks in flight
@@ -424,7 +434,7 @@ class Recorder:
                     g = getattr(g, "_data", None)
                     if type(g) is _ndarray and g.shape == d.shape and g.dtype == d.dtype:
                         d = g
-                    self._log.append((kind, p, self._copy_big(d, self._memo)))
+                    self._log.append((kind, p, self._copy_big(d, self._memo, True)))
                 else:
                     self._log.append((kind, p, grab(after)))
             elif kind == "retain_grad":
@@ -515,6 +525,7 @@ class Recorder:
                         gin.append(d)
                     else:
                         gin.append(d.copy() if d.size <= SMALL_NUMEL else self._copy_big(d, memo))
+                views = memo is not None  # (see _copy_big; not for a custom Function's grads)
                 memo = self._memo
                 first = True
                 for t in grads_out:
@@ -528,7 +539,8 @@ class Recorder:
                         gout.append(c)
                         gout.append(d)
                     else:
-                        c = d.copy() if d.size <= SMALL_NUMEL else self._copy_big(d, memo)
+                        c = d.copy() if d.size <= SMALL_NUMEL \
+                            else self._copy_big(d, memo, views)
                         gout.append(c)
                     if first:
                         self._prev_d, self._prev_c, first = d, c, False
@@ -539,14 +551,26 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - recording must never break user code
             self._note(f"recorder could not log node_executed: {_err(exc)}")
 
-    def _copy_big(self, d: Any, memo: dict | None) -> Any:
+    def _copy_big(self, d: Any, memo: dict | None, views: bool = False) -> Any:
         """A copy of large array ``d`` for the log, shared with an earlier copy of the same,
         still unchanged, array (``memo``: id -> (weak ref, copy), emptied whenever user code
-        runs or a run ends)."""
+        runs or a run ends). With ``views``, a ``d`` that rearranges such an array (the
+        ``g.T`` that ``t()``'s backward hands on, a reshape, a permutation of axes) is logged
+        as the same view of that copy: no copy, and replay summarises it from the copy's
+        summary (``_views``)."""
         if memo is not None:
             hit = memo.get(id(d))
             if hit is not None and hit[0]() is d:
                 return hit[1]
+            b = d.base
+            if views and b is not None:
+                hit = memo.get(id(b))
+                if hit is not None and hit[0]() is b and rearranges(d, b):
+                    c = hit[1]
+                    v = _ndarray(d.shape, d.dtype, c, 0, d.strides)
+                    self._views[id(v)] = (v, c)
+                    self._memo[id(d)] = (_weakref(d), v)
+                    return v
         c = _pooled_copy(d)
         self._bytes += c.nbytes
         try:
@@ -588,8 +612,9 @@ class Recorder:
         self._seen.clear()
         global _KEPT
         _KEPT = self._kept_memo  # one summary per copy (copies are shared: see _copy_big)
+        views, self._views = self._views, {}
         try:
-            _summarise_ahead(log, _KEPT)
+            _summarise_ahead(log, _KEPT, views)
         except Exception as exc:  # noqa: BLE001 - the handlers summarise one by one instead
             self._note(f"recorder could not summarise values in bulk: {_err(exc)}")
         handlers = _REPLAY
