@@ -563,7 +563,7 @@ class Recorder:
             if hit is not None and hit[0]() is d:
                 return hit[1]
             b = d.base
-            if views and b is not None:
+            if views and b is not None and type(d) is _ndarray:  # (NumPy: see rearranges)
                 hit = memo.get(id(b))
                 if hit is not None and hit[0]() is b and rearranges(d, b):
                     c = hit[1]
