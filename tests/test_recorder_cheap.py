@@ -299,3 +299,38 @@ def test_a_custom_backward_that_writes_then_transposes_shows_what_it_wrote():
     assert step.grads_out[0].shape == [30, 20]
     assert (step.grads_out[0].stats.min, step.grads_out[0].stats.max) == (10.0, 10.0)
     assert w.grad.tolist() == [[30.0] * 20] * 30
+
+
+def test_views_of_copies_show_what_copies_of_their_own_show(monkeypatch):
+    """Grads handed on as reshapes, transposes and permutations of large grads: the graph
+    is the one recorded with every grad copied and summarised on its own (the means up to
+    summation order)."""
+    import autograd_viz.viz.recorder as recorder
+
+    def run():
+        av.manual_seed(1)
+        w = av.randn(12, 10, 6, requires_grad=True)
+        with viz.record() as rec:
+            y = w.permute(2, 0, 1).reshape(6, 120).t().unsqueeze(0).transpose(1, 2)
+            (y.squeeze(0).pow(2) * av.randn(6, 120)).sum().backward()
+        g = rec.graph()
+        return [(g.op(s.op).name, [p and (p.shape, p.text, p.hist, p.stats) for p in
+                                   s.grads_in + s.grads_out]) for s in g.runs[0].steps]
+
+    shared = run()
+    monkeypatch.setattr(recorder, "rearranges", lambda d, b: False)
+    own = run()
+    assert [n for n, _ in shared] == [n for n, _ in own]
+    assert len(shared) >= 7
+    for (_, a), (_, b) in zip(shared, own):
+        for pa, pb in zip(a, b):
+            assert (pa is None) == (pb is None)
+            if pa is not None:
+                assert pa[:3] == pb[:3]  # shape, text, histogram
+                sa, sb = pa[3], pb[3]
+                if sa is None:  # (a one value, kept whole)
+                    assert sb is None
+                    continue
+                assert (sa.min, sa.max) == (sb.min, sb.max)
+                assert sa.mean == pytest.approx(sb.mean, rel=1e-9, abs=1e-12)
+                assert sa.std == pytest.approx(sb.std, rel=1e-9)

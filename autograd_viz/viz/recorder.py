@@ -565,7 +565,8 @@ class Recorder:
             b = d.base
             if views and b is not None and type(d) is _ndarray:  # (NumPy: see rearranges)
                 hit = memo.get(id(b))
-                if hit is not None and hit[0]() is b and rearranges(d, b):
+                if hit is not None and hit[0]() is b and rearranges(d, b) \
+                        and hit[1].flags.c_contiguous:  # (b's copy: b's layout)
                     c = hit[1]
                     v = _ndarray(d.shape, d.dtype, c, 0, d.strides)
                     self._views[id(v)] = (v, c)
