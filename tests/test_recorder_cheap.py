@@ -165,6 +165,47 @@ def test_replays_run_with_the_collector_paused(monkeypatch):
             gc.enable()
 
 
+def test_a_graph_goes_straight_to_the_oldest_generation_and_its_garbage_still_goes():
+    """``graph()`` builds its model with the collector paused and then moves it to the oldest
+    generation, so young collections do not walk it again; a cycle made meanwhile is still
+    garbage to the next full collection, and objects the user froze stay frozen."""
+    import gc
+    import weakref
+
+    class Cell:
+        pass
+
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    with viz.record() as rec:
+        for _ in range(3):
+            (x * 2).tanh().sum().backward()
+    gc.collect()
+    g = rec.graph()
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert id(g) in oldest and id(g.runs) in oldest and id(g.runs[-1].steps[0]) in oldest
+    assert not gc.get_objects(generation=0) or id(g.ops) not in {
+        id(o) for o in gc.get_objects(generation=0)}
+
+    from autograd_viz.viz._gc import paused
+    with paused():
+        a, b = Cell(), Cell()
+        a.other, b.other = b, a
+        gone = weakref.ref(a)
+        del a, b
+    assert gone() is not None and id(gone()) in {id(o) for o in gc.get_objects(generation=2)}
+    gc.collect()
+    assert gone() is None
+
+    kept = Cell()
+    gc.freeze()  # (a process that froze what it has, e.g. before forking: left as it is)
+    try:
+        rec.graph()
+        assert gc.get_freeze_count() > 0
+        assert id(kept) not in {id(o) for o in gc.get_objects()}  # (still frozen)
+    finally:
+        gc.unfreeze()
+
+
 def test_recording_collects_young_objects_less_often_and_puts_thresholds_back():
     """While recording, the log keeps every node alive; the collector's young threshold is
     raised meanwhile and put back as the user had it: after nesting, after an error, and
