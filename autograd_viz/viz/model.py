@@ -46,7 +46,7 @@ class Hist:
         ints (a NumPy row); the edges are ``np.linspace(lo, hi, len(counts) + 1)`` in its own
         order of operations (``i * step + lo``, the last edge ``hi``), each times ``scale``."""
         h = cls.__new__(cls)
-        h.__dict__["_lazy"] = (counts, lo, hi, scale)
+        h._lazy = (counts, lo, hi, scale)  # (an attribute: reading __dict__ would make one)
         return h
 
     @property
@@ -56,9 +56,8 @@ class Hist:
 
     def __getattr__(self, name: str) -> Any:
         # (only called for a missing attribute: a lazy histogram's lists)
-        if name in ("counts", "edges") and "_lazy" in self.__dict__:
-            _fill(self)
-            return self.__dict__[name]
+        if name in ("counts", "edges") and _fill(self):
+            return _get(self, name)
         raise AttributeError(f"'Hist' object has no attribute '{name}'")
 
     def __getstate__(self) -> dict[str, Any]:
@@ -75,9 +74,9 @@ class Preview:
     formatted like torch prints (``"tensor([8.])"``), summarised with ``...`` for large tensors.
 
     A recorder's previews are formatted when first read: until then ``text`` is missing from
-    the instance and a source object kept under ``_lazy`` (with a ``text()`` method) makes
-    it. A recorded training loop holds thousands of previews of which a person reads a
-    few; equality, ``repr``, pickling and JSON read them as usual, which formats them.
+    the instance, and ``_lazy``, a tuple ``(fn, *args)``, makes it as ``fn(*args)``. A
+    recorded training loop holds thousands of previews of which a person reads a few;
+    equality, ``repr``, pickling and JSON read them as usual, which formats them.
     """
 
     shape: list[int]
@@ -94,43 +93,49 @@ class Preview:
 
     def __getattr__(self, name: str) -> Any:
         # (only called for a missing attribute: a lazy preview's text)
-        if name == "text" and "_lazy" in self.__dict__:
-            _fill(self)
-            return self.__dict__[name]
+        if name == "text" and _fill(self):
+            return _get(self, name)
         raise AttributeError(f"'Preview' object has no attribute '{name}'")
 
     def __getstate__(self) -> dict[str, Any]:
         return _state(self)
 
 
-def _fill(p: Preview | Hist) -> None:
-    """Make a lazy preview's text or a lazy histogram's lists: the fields in the order
-    ``__init__`` sets them (JSON key order), the source dropped."""
-    d = p.__dict__
-    src = d.get("_lazy")
-    if src is None:  # (filled meanwhile)
-        return
+_get = object.__getattribute__
+
+
+def _fill(p: Preview | Hist) -> bool:
+    """Make a lazy preview's text or a lazy histogram's lists, and drop their source (False
+    where there is none: filled already, or never lazy).
+
+    The attributes are set without reading the instance's ``__dict__``: on CPython 3.11+
+    that would turn the inline attribute values into a dict of their own (a few hundred
+    bytes, and one more object for the collector, per preview of a recording)."""
+    try:
+        src = _get(p, "_lazy")
+    except AttributeError:
+        return False
     if type(p) is Hist:
         counts, lo, hi, scale = src
         n = len(counts)
         step = (hi - lo) / n
         edges = [i * step + lo for i in range(n)] + [hi]
         as_list = getattr(counts, "tolist", None)  # (a NumPy row gives Python ints)
-        state = {"counts": as_list() if as_list else [int(c) for c in counts],
-                 "edges": edges if scale == 1.0 else [scale * x for x in edges]}
+        p.counts = as_list() if as_list else [int(c) for c in counts]
+        p.edges = edges if scale == 1.0 else [scale * x for x in edges]
     else:
-        state = {"shape": d["shape"], "dtype": d["dtype"], "text": src.text(),
-                 "values": d.get("values"), "stats": d.get("stats"), "hist": d.get("hist")}
-    d.clear()
-    d.update(state)
+        rest = p.values, p.stats, p.hist
+        del p.values, p.stats, p.hist  # (set again after text: the fields' order)
+        p.text = src[0](*src[1:])
+        p.values, p.stats, p.hist = rest
+    del p._lazy
+    return True
 
 
 def _state(obj: Any) -> dict[str, Any]:
     """A dataclass instance's fields (a lazy preview or histogram filled first)."""
-    d = obj.__dict__
-    if "_lazy" in d:
-        _fill(obj)
-    return d
+    _fill(obj)
+    return obj.__dict__
 
 
 @dataclass
@@ -384,9 +389,19 @@ _HINTS: dict[type, dict[str, Any]] = {}
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(tp: type) -> tuple[str, ...]:
+    names = _NAMES.get(tp)
+    if names is None:
+        names = _NAMES[tp] = tuple(f.name for f in fields(tp))
+    return names
+
+
 def _fields_of(obj: Any) -> dict[str, Any]:
-    if is_dataclass(obj):
-        return {k: v for k, v in _state(obj).items() if k != "_cache"}
+    if is_dataclass(obj):  # (by attribute, in the fields' order: lazy ones are filled)
+        return {k: getattr(obj, k) for k in _field_names(type(obj))}
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
@@ -398,7 +413,7 @@ def _plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _plain(v) for k, v in obj.items()}
     if is_dataclass(obj):
-        return {k: _plain(v) for k, v in _state(obj).items() if k != "_cache"}
+        return {k: _plain(getattr(obj, k)) for k in _field_names(type(obj))}
     return obj
 
 

@@ -64,10 +64,14 @@ class Snapshot:
         if p is None:  # (formatted when first read: see Preview)
             a = self.array
             p = self._preview = _new_preview(Preview)
-            p.__dict__.update(
-                shape=list(self.shape), dtype=self.dtype,
-                values=a.tolist() if a.size <= SMALL_NUMEL and not any(self.cut) else None,
-                stats=self.stats, hist=self.hist, _lazy=self)
+            p.shape = list(self.shape)
+            p.dtype = self.dtype
+            p.values = a.tolist() if a.size <= SMALL_NUMEL and not any(self.cut) else None
+            p.stats = self.stats
+            p.hist = self.hist
+            # (what makes the text, without this snapshot: a preview pointing back at the
+            # snapshot that keeps it would be a cycle, which only the collector frees)
+            p._lazy = (format_tensor, a, self.cut)
         return p
 
     def text(self) -> str:
