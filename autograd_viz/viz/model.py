@@ -74,10 +74,15 @@ class Preview:
     formatted like torch prints (``"tensor([8.])"``), summarised with ``...`` for large tensors.
 
     A recorder's previews are formatted when first read: until then ``text`` is missing from
-    the instance, and ``_lazy``, a tuple ``(fn, *args)``, makes it as ``fn(*args)``. A
-    recorded training loop holds thousands of previews of which a person reads a few;
+    the instance, and ``_lazy`` holds the arguments of :attr:`format_lazy`, which makes it.
+    A recorded training loop holds thousands of previews of which a person reads a few;
     equality, ``repr``, pickling and JSON read them as usual, which formats them.
     """
+
+    #: ``format_lazy(*preview._lazy)`` is a lazy preview's text (set where lazy previews are
+    #: made, :mod:`autograd_viz.viz.preview`: a plain tuple of arguments, unlike a bound
+    #: method or a function in the tuple, is not an object the collector has to track).
+    format_lazy: typing.ClassVar[Any] = None
 
     shape: list[int]
     dtype: str
@@ -126,7 +131,7 @@ def _fill(p: Preview | Hist) -> bool:
     else:
         rest = p.values, p.stats, p.hist
         del p.values, p.stats, p.hist  # (set again after text: the fields' order)
-        p.text = src[0](*src[1:])
+        p.text = Preview.format_lazy(*src)
         p.values, p.stats, p.hist = rest
     del p._lazy
     return True

@@ -71,7 +71,7 @@ class Snapshot:
             p.hist = self.hist
             # (what makes the text, without this snapshot: a preview pointing back at the
             # snapshot that keeps it would be a cycle, which only the collector frees)
-            p._lazy = (format_tensor, a, self.cut)
+            p._lazy = (a, self.cut)
         return p
 
     def text(self) -> str:
@@ -482,3 +482,6 @@ def _fast_one(v: float) -> str:
     if sci_needed(a, a, integer):
         return f"{v:.{PRINT_OPTS.precision}e}"
     return f"{v:.0f}." if integer else f"{v:.{PRINT_OPTS.precision}f}"
+
+
+Preview.format_lazy = staticmethod(format_tensor)  # (see Preview: a lazy preview's text)
