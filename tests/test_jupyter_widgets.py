@@ -377,6 +377,33 @@ def test_stepper_highlights_the_summary_of_a_collapsed_node(sent):
     assert ex.canvas.step_node in set(ex._drawing.body.drawn)
 
 
+def test_flat_steps_are_made_on_demand_and_number_every_run_in_order():
+    """The stepper's steps (one per executed node of every backward run, tens of thousands
+    in a recorded loop) are made when asked for, and are what numbering the runs' steps one
+    after the other gives: with indexing from the end, slices, and runs that executed
+    nothing."""
+    x = av.tensor([1.0, 2.0], requires_grad=True)
+    with viz.record() as rec:
+        (x * 2).sum().backward()
+        av.autograd.grad((x * x).sum(), [x])
+        with av.no_grad():
+            pass
+        (x.exp() * 3).sum().backward()
+    g = rec.graph()
+    eager = [panels.FlatStep(r, k, s) for r in g.runs for k, s in enumerate(r.steps, 1)]
+    steps = panels.flat_steps(g)
+    assert len(steps) == len(eager) >= 9 and len(g.runs) == 3
+    assert list(steps) == eager and steps[-1] == eager[-1] and steps[-len(eager)] == eager[0]
+    assert steps[2:7] == eager[2:7] and steps[::-3] == eager[::-3]
+    for bad in (len(eager), -len(eager) - 1):
+        with pytest.raises(IndexError):
+            steps[bad]
+    g.runs[1].steps = []  # (a run that executed nothing numbers nothing)
+    assert list(panels.flat_steps(g)) == [f for f in eager if f.run is not g.runs[1]]
+    g.runs = []
+    assert len(panels.flat_steps(g)) == 0 and list(panels.flat_steps(g)) == []
+
+
 def test_grad_timeline_of_a_long_loop_keeps_its_first_and_last_events():
     """The explorer's ``.grad`` timeline shows at most MAX_TIMELINE_PANEL events per tensor
     (a recorded training loop makes two per step): the first and the last halves, with the

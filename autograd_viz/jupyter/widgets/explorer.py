@@ -17,6 +17,7 @@ so a saved notebook shows the graph without a kernel or widget state.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as W
@@ -61,7 +62,7 @@ class Explorer(W.VBox):
     def __init__(self, recording: Recording | None = None, *, step: bool = False,
                  **kwargs: Any) -> None:
         self._recording: Recording | None = None
-        self._steps: list[panels.FlatStep] = []
+        self._steps: Sequence[panels.FlatStep] = ()
         self._drawing: Any = None  # the canvas's Drawing: which summary hides which node
         self._svg = ""
         self._busy = False

@@ -7,7 +7,9 @@ tensor name or in what a hook printed is never typeset.
 """
 from __future__ import annotations
 
+import bisect
 import html
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -428,8 +430,34 @@ class FlatStep:
     step: BackwardStep
 
 
-def flat_steps(graph: Graph) -> list[FlatStep]:
-    return [FlatStep(r, k, s) for r in graph.runs for k, s in enumerate(r.steps, 1)]
+class FlatSteps(Sequence):
+    """Every executed node of ``graph``'s backward runs as a :class:`FlatStep`, numbered
+    across the runs (index 0 is step 1), each made when asked for: a recorded training loop
+    has tens of thousands, and the stepper shows one at a time."""
+
+    def __init__(self, graph: Graph) -> None:
+        self._runs = [r for r in graph.runs if r.steps]
+        self._ends = list(itertools.accumulate(len(r.steps) for r in self._runs))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        j = i + n if i < 0 else i
+        if not 0 <= j < n:
+            raise IndexError("step index out of range")
+        r = bisect.bisect_right(self._ends, j)
+        run = self._runs[r]
+        k = j - (self._ends[r - 1] if r else 0)
+        return FlatStep(run, k + 1, run.steps[k])
+
+
+def flat_steps(graph: Graph) -> FlatSteps:
+    """The executed nodes of ``graph``, numbered across its backward runs."""
+    return FlatSteps(graph)
 
 
 def _grads_io(graph: Graph, o: OpNode | None, s: BackwardStep) -> str:
@@ -466,7 +494,7 @@ def _grads_io(graph: Graph, o: OpNode | None, s: BackwardStep) -> str:
     return "".join(rows)
 
 
-def step_html(graph: Graph, steps: list[FlatStep], k: int,
+def step_html(graph: Graph, steps: Sequence[FlatStep], k: int,
               folded_into: Summary | None = None) -> str:
     """The card under the stepper: step ``k`` (1-based over all runs; 0 = before backward).
     ``folded_into``: the summary node the running node is drawn inside, if collapsed."""
@@ -502,7 +530,7 @@ def step_html(graph: Graph, steps: list[FlatStep], k: int,
     )
 
 
-def step_label(graph: Graph, steps: list[FlatStep], k: int) -> str:
+def step_label(graph: Graph, steps: Sequence[FlatStep], k: int) -> str:
     """The short text beside the slider."""
     if not steps:
         return "no backward"
