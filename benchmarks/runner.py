@@ -152,12 +152,13 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
     # (7) recording overhead: viz.record() and %%autograd
     _log("-- (7) viz.record() / %%autograd")
     R["viz_overhead"] = {}
-    # (the training loop: µs per step; its cells take ~0.5 s, so fewer rounds)
+    # (the training loops: µs per step; their cells take 0.1-2 s, so fewer rounds)
     for name, maker, data, per, rounds in (
             ("record", vizbench.record_pair, arrs, chain.N_OPS, 41),
             ("record_64", vizbench.record_pair, chain.arrays((64, 64)), chain.N_OPS, 41),
             ("magic", vizbench.magic_pair, arrs, chain.N_OPS, 41),
-            ("magic_loop", vizbench.loop_pair, arrs, vizbench.LOOP_STEPS, 9)):
+            ("magic_loop", vizbench.loop_pair, arrs, vizbench.LOOP_STEPS, 9),
+            ("magic_loop_long", vizbench.long_loop_pair, arrs, vizbench.LONG_LOOP_STEPS, 5)):
         try:
             fns, why = maker(data)
             if fns is None:

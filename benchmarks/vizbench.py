@@ -52,8 +52,9 @@ def record_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str
     return {"plain": step, "record": recorded}, None
 
 
-#: Steps of the recorded training loop (``loop_pair``).
+#: Steps of the recorded training loop (``loop_pair``), and of the long one.
 LOOP_STEPS = 100
+LONG_LOOP_STEPS = 1000
 LOOP_SETUP = """\
 _bench_model = av.nn.Sequential(av.nn.Linear(20, 32), av.nn.ReLU(), av.nn.Linear(32, 3))
 _bench_opt = av.optim.SGD(_bench_model.parameters(), lr=0.1)
@@ -129,10 +130,11 @@ def magic_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str 
             "magic_rerun": lambda: run("%%autograd\n" + code, cell_id="bench-cell")}, None
 
 
-def loop_pair(_arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
-    """A training loop as one cell (``LOOP_STEPS`` SGD steps of an MLP 20-32-3 on a batch of
-    64, cross-entropy), plain and under ``%%autograd`` (a new cell each time): what a
-    person who records a few epochs of a small model waits for."""
+def loop_pair(_arrs: list, steps: int | None = None, key: str = "magic_loop"
+              ) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
+    """A training loop as one cell (``steps`` SGD steps, ``LOOP_STEPS`` by default, of an
+    MLP 20-32-3 on a batch of 64, cross-entropy), plain and under ``%%autograd`` (a new
+    cell each time): what a person who records a few epochs of a small model waits for."""
     shell, run, why = _magic_shell()
     if run is None:
         return None, why
@@ -141,8 +143,15 @@ def loop_pair(_arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str 
     av.manual_seed(0)
     shell.user_ns["av"] = av
     run(LOOP_SETUP)
-    code = LOOP_CELL.format(steps=LOOP_STEPS)
-    return {"plain": lambda: run(code), "magic_loop": _new_cell(run, code)}, None
+    code = LOOP_CELL.format(steps=LOOP_STEPS if steps is None else steps)
+    return {"plain": lambda: run(code), key: _new_cell(run, code)}, None
+
+
+def long_loop_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
+    """:func:`loop_pair` with ``LONG_LOOP_STEPS`` steps: whether a recording's cost per
+    step stays flat as it grows (the graph model of a long loop is hundreds of thousands of
+    objects, which the garbage collector may walk again and again)."""
+    return loop_pair(arrs, LONG_LOOP_STEPS, "magic_loop_long")
 
 
 # ------------------------------------------------------------------------------ DOT+SVG
