@@ -196,6 +196,10 @@ def test_a_graph_goes_straight_to_the_oldest_generation_and_its_garbage_still_go
     gc.collect()
     assert gone() is None
 
+    young = Cell()  # (a drawing makes only temporaries: what is young stays young)
+    assert "digraph" in viz.dot_source(g)
+    assert id(young) not in {id(o) for o in gc.get_objects(generation=2)}
+
     kept = Cell()
     gc.freeze()  # (a process that froze what it has, e.g. before forking: left as it is)
     try:

@@ -16,17 +16,19 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def paused() -> Iterator[None]:
-    """``with paused():`` runs its body with automatic garbage collection off; at its end
-    (the outermost one, where collection was on) everything alive moves to the oldest
-    generation (:func:`promote`)."""
+def paused(keep: bool = True) -> Iterator[None]:
+    """``with paused():`` runs its body with automatic garbage collection off. ``keep``: the
+    body builds what lives on (a graph model), so at the end of the outermost ``paused``
+    (where collection was on) everything alive moves to the oldest generation
+    (:func:`promote`); ``keep=False`` for a body whose objects are temporaries."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
-            promote()
+            if keep:
+                promote()
             gc.enable()
 
 

@@ -198,7 +198,7 @@ def dot_lines(*args: Any, **kwargs: Any) -> list[str]:
 def dot_body(*args: Any, **kwargs: Any) -> DotBody:
     """The body of the DOT source and what it draws (see :class:`DotBody`; the options are
     :func:`to_dot`'s)."""
-    with paused():
+    with paused(keep=False):  # (DOT lines and lookups: nothing here lives on)
         return _dot_body(*args, **kwargs)
 
 
