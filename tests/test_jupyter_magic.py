@@ -87,6 +87,31 @@ def test_import_does_not_import_ipython_or_widgets():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+def test_load_ext_imports_the_explorer_and_works_without_widgets():
+    """``%load_ext`` imports the explorer's modules (ipywidgets, anywidget), so the first
+    ``%%autograd`` cell does not wait for them; without ipywidgets it still loads, and the
+    magic shows the static graph with a note saying what is missing."""
+    code = textwrap.dedent("""
+        import sys
+        if sys.argv[1] == "without":
+            sys.modules["ipywidgets"] = None  # (import ipywidgets raises ImportError)
+        from IPython.core.interactiveshell import InteractiveShell
+        sh = InteractiveShell.instance()
+        sh.run_line_magic("load_ext", "autograd_viz")
+        loaded = "autograd_viz.jupyter.widgets.explorer" in sys.modules
+        assert loaded == (sys.argv[1] == "with"), loaded
+        sh.run_cell("import autograd_viz as av; x = av.tensor([2.0], requires_grad=True)")
+        r = sh.run_cell("%%autograd --widget\\n(x * x).sum().backward()")
+        assert r.success and sh.user_ns["x"].grad.tolist() == [4.0]
+    """)
+    for case in ("with", "without"):
+        out = subprocess.run([sys.executable, "-c", code, case], capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        if case == "without":
+            assert "the explorer needs ipywidgets and anywidget" in out.stdout
+
+
 def test_load_and_unload_extension(_shell):
     sh = _shell
     sh.run_line_magic("unload_ext", "autograd_viz")  # whatever an earlier test left
