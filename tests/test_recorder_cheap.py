@@ -180,7 +180,12 @@ def test_a_graph_goes_straight_to_the_oldest_generation_and_its_garbage_still_go
         for _ in range(3):
             (x * 2).tanh().sum().backward()
     gc.collect()
+    a, b = Cell(), Cell()  # (young garbage made before graph(): collected, not promoted)
+    a.other, b.other = b, a
+    before = weakref.ref(a)
+    del a, b
     g = rec.graph()
+    assert before() is None
     oldest = {id(o) for o in gc.get_objects(generation=2)}
     assert id(g) in oldest and id(g.runs) in oldest and id(g.runs[-1].steps[0]) in oldest
     assert not gc.get_objects(generation=0) or id(g.ops) not in {
