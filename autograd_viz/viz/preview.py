@@ -74,10 +74,6 @@ class Snapshot:
             p._lazy = (a, self.cut)
         return p
 
-    def text(self) -> str:
-        """The preview's ``text``: the values printed as torch prints them."""
-        return format_tensor(self.array, self.cut)
-
 
 def _dtype_name(t: Any, data: Any) -> str:
     dt = getattr(t, "dtype", None)
