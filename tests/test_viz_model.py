@@ -344,6 +344,7 @@ def test_a_recorded_graph_needs_no_collector_to_be_freed_and_keeps_no_instance_d
     recording's graph is a reference cycle: dropped, it goes at once, by reference counting
     alone (with the collector off)."""
     import gc
+    import sys
     import weakref
 
     from autograd_viz import viz
@@ -365,8 +366,8 @@ def test_a_recorded_graph_needs_no_collector_to_be_freed_and_keeps_no_instance_d
         lazy = [p for p in previews if p is not None and hasattr(p, "_lazy")]
         hists = [p.hist for p in lazy if p.hist is not None]
         assert len(lazy) >= 8 and len(hists) >= 4
-        for o in lazy + hists:
-            assert dict not in map(type, gc.get_referents(o)), o
+        for o in lazy + hists:  # (attribute values inline: CPython 3.11 and later)
+            assert sys.version_info < (3, 11) or dict not in map(type, gc.get_referents(o)), o
         gc.collect()  # (it untracks tuples that hold no container: a lazy source holds none;
         gc.collect()  # a tuple in a tuple takes two passes)
         assert not any(gc.is_tracked(o._lazy) for o in lazy + hists)

@@ -24,7 +24,8 @@ def paused(keep: bool = True) -> Iterator[None]:
     (:data:`YOUNG_FIRST`), so that garbage made before the build is not promoted with it;
     ``keep=False`` for a body whose objects are temporaries."""
     was = gc.isenabled()
-    if was and keep and gc.get_count()[0] <= YOUNG_FIRST:
+    keep = keep and was and not gc.get_freeze_count()  # (see promote)
+    if keep and gc.get_count()[0] <= YOUNG_FIRST:
         gc.collect(0)
     gc.disable()
     try:
@@ -51,8 +52,9 @@ def promote() -> None:
     1000-step recorded training loop, a quarter of the cell). ``gc.freeze()`` followed by
     ``gc.unfreeze()`` moves them there in constant time. Garbage cycles among them are still
     collected, by the next full collection instead of a young one. Skipped while the
-    process keeps objects frozen on purpose (``gc.get_freeze_count()``), which ``unfreeze``
-    would undo."""
+    process keeps objects frozen (``gc.get_freeze_count()``), which ``unfreeze`` would
+    undo: frozen on purpose (before forking), or by the interpreter itself (CPython 3.12
+    starts with a few hundred tuples frozen), where graphs stay where they are made."""
     if not gc.get_freeze_count():
         gc.freeze()
         gc.unfreeze()
