@@ -54,6 +54,18 @@ def test_explorer_in_jupyterlab(open_notebook, screenshot):
     # -- click a node: the inspector shows its grad ----------------------------------------
     inspector = main.locator(".agv-inspector-box")
     expect(inspector).to_contain_text("Click a node")
+    # the parts share one Layout that sets nothing: explorer.css sizes them
+    style = "(e, p) => getComputedStyle(e).getPropertyValue(p)"
+    assert main.locator(".agv-graph-column").evaluate(style, "flex-basis") == "560px"
+    assert inspector.evaluate(style, "flex-basis") == "300px"
+    assert main.locator(".agv-main").evaluate(style, "flex-wrap") == "wrap"
+    assert main.locator(".agv-rankdir").evaluate(style, "width") == "150px"
+    assert main.locator(".agv-canvas-box").evaluate(
+        "e => e.getBoundingClientRect().width") == main.locator(".agv-graph-column").evaluate(
+        "e => e.getBoundingClientRect().width")
+    toggle = main.locator(".agv-toggle-saved")
+    assert toggle.evaluate("e => e.getBoundingClientRect().width") < 80  # auto, not 148px
+    expect(main.locator(".agv-timeline-box")).to_be_visible()
     main.locator(".agv-explorer").evaluate("e => e.scrollIntoView({block: 'start'})")
     screenshot(pg, "lab_explorer_initial")
     canvas.locator(".agv-fit").click()  # the whole graph in view (the first view may crop)

@@ -242,20 +242,37 @@ def _tree(w):
 
 
 def test_hiding_the_timeline_hides_nothing_else(sent):
-    """Children that look alike share one Layout (one comm instead of one each): changing
-    the timeline's layout must not reach any other part."""
+    """Every part of the explorer shares one Layout that sets nothing (one comm instead of
+    one each; explorer.css sizes the parts by class): the timeline hides with a class of
+    its own, which no other part gets, and comes back with the next backward."""
     ex = Explorer(record_seed())
-    assert ex.timeline.value and ex.timeline.layout.display != "none"
+    assert ex.timeline.value and "agv-hidden" not in ex.timeline._dom_classes
     with viz.record() as r:
         (av.tensor([1.0, 2.0], requires_grad=True) * 2).sum()  # no backward: no timeline
     ex.update(Recording(r.graph(), r))
-    assert ex.timeline.value == "" and ex.timeline.layout.display == "none"
-    others = [w for w in _tree(ex) if w is not ex.timeline]
-    assert len(others) > 15
-    assert all(w.layout.display != "none" for w in others)
-    assert len({w.layout.model_id for w in _tree(ex)}) <= len(others) // 2  # shared
+    assert ex.timeline.value == "" and "agv-hidden" in ex.timeline._dom_classes
+    tree = list(_tree(ex))
+    assert len(tree) > 15
+    assert all("agv-hidden" not in w._dom_classes for w in tree if w is not ex.timeline)
+    (layout,) = {w.layout for w in tree}  # one, shared
+    assert all(getattr(layout, k) is None for k in layout.keys if not k.startswith("_"))
+    ex.update(record_seed())
+    assert ex.timeline.value and "agv-hidden" not in ex.timeline._dom_classes
     opened = {m["comm_id"] for k, m in sent if k == "comm_open"}
-    assert all(w.model_id in opened and w.layout.model_id in opened for w in _tree(ex))
+    assert all(w.model_id in opened and w.layout.model_id in opened for w in tree)
+    assert len({m["comm_id"] for k, m in sent if k == "comm_open"}) <= 30
+
+
+def test_explorer_css_sizes_what_layouts_sized():
+    """The sizes the explorer's parts used to get from Layout widgets are rules of the
+    shipped stylesheet, scoped to the explorer."""
+    css = resources.files("autograd_viz.jupyter.widgets").joinpath("explorer.css").read_text()
+    for rule in (".agv-explorer .agv-inspector-box { flex: 2 1 300px; min-width: 0; }",
+                 ".agv-explorer .agv-graph-column { flex: 3 1 560px; min-width: 0; }",
+                 ".agv-explorer .agv-main { flex-flow: row wrap; }",
+                 ".agv-explorer .agv-canvas-box { width: 100%; }",
+                 ".agv-explorer .agv-hidden { display: none; }"):
+        assert rule in css
 
 
 def test_mimebundle_has_widget_svg_and_deterministic_text(sent):

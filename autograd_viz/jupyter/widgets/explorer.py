@@ -22,6 +22,7 @@ from typing import Any
 
 import ipywidgets as W
 from ipywidgets.widgets.widget_bool import ToggleButtonStyle
+from ipywidgets.widgets.widget_description import DescriptionStyle
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ...viz.draw import Drawing, render_svgs
@@ -67,16 +68,16 @@ class Explorer(W.VBox):
         self._svg = ""
         self._busy = False
         # Layouts and styles are widgets too (a comm each, opened with all their traits):
-        # the children that look the same share one (55 -> 35 comms, 45% of the build time).
-        # None of the shared ones is changed later (the timeline's own layout is).
+        # every child shares one Layout that is never changed (sizes and flex come from
+        # classes in explorer.css; the timeline hides with a class), and children that
+        # look the same share a style (55 -> 26 comms).
         plain = W.Layout()
         html_style = HTMLStyle()
-        toggle_layout = W.Layout(width="auto")
         toggle_style = ToggleButtonStyle()
+        described = DescriptionStyle()
 
         def html(value: str = "", **kw: Any) -> W.HTML:
-            kw.setdefault("layout", plain)
-            return W.HTML(value, style=html_style, **kw)
+            return W.HTML(value, style=html_style, layout=plain, **kw)
 
         self.header = html()
         self.header.add_class("agv-header-box")
@@ -84,29 +85,31 @@ class Explorer(W.VBox):
         self.toggles: dict[str, W.ToggleButton] = {}
         for key, text, tip in _TOGGLES:
             b = W.ToggleButton(value=False, description=text, tooltip=tip,
-                               layout=toggle_layout, style=toggle_style)
+                               layout=plain, style=toggle_style)
             b.add_class("agv-toggle")
             b.add_class(f"agv-toggle-{key}")
             b.observe(self._on_toggle, "value")
             self.toggles[key] = b
-        self.rankdir = W.Dropdown(options=_RANKDIRS, value="BT",
-                                  layout=W.Layout(width="150px"))
+        self.rankdir = W.Dropdown(options=_RANKDIRS, value="BT", layout=plain,
+                                  style=described)
         self.rankdir.add_class("agv-rankdir")
         self.rankdir.observe(self._on_toggle, "value")
         label = html('<span class="agv-toolbar-label">show</span>')
         self.toolbar = W.HBox([label, *self.toggles.values(), self.rankdir], layout=plain)
         self.toolbar.add_class("agv-toolbar")
 
-        self.canvas = GraphCanvas(layout=W.Layout(width="100%"))
+        self.canvas = GraphCanvas(layout=plain)
+        self.canvas.add_class("agv-canvas-box")
         self.canvas.observe(self._on_select, "selected")
-        self.inspector = html(layout=W.Layout(flex="2 1 300px", min_width="0"))
+        self.inspector = html()
         self.inspector.add_class("agv-inspector-box")
 
         self.play = W.Play(value=0, min=0, max=1, step=1, interval=1100,
-                           description="play backward", show_repeat=False, layout=plain)
+                           description="play backward", show_repeat=False, layout=plain,
+                           style=described)
         self.play.add_class("agv-play")
         self.slider = W.IntSlider(value=0, min=0, max=1, step=1, description="backward",
-                                  continuous_update=True, layout=W.Layout(flex="1 1 auto"))
+                                  continuous_update=True, layout=plain)
         self.slider.add_class("agv-step-slider")
         self._link = W.jslink((self.play, "value"), (self.slider, "value"))
         self.slider.observe(self._on_step, "value")
@@ -116,16 +119,15 @@ class Explorer(W.VBox):
         self.stepper.add_class("agv-stepper")
         self.step_card = html()
         self.step_card.add_class("agv-step-box")
-        self.timeline = html(layout=W.Layout())  # its own: hidden when there is no timeline
+        self.timeline = html()  # (class agv-hidden while there is no timeline)
         self.timeline.add_class("agv-timeline-box")
 
         # The graph with its stepper, and the inspector: side by side where the cell is wide
         # enough, else the inspector wraps below the step card.
         self.graph_column = W.VBox([self.canvas, self.stepper, self.step_card],
-                                   layout=W.Layout(flex="3 1 560px", min_width="0"))
+                                   layout=plain)
         self.graph_column.add_class("agv-graph-column")
-        self.main = W.HBox([self.graph_column, self.inspector],
-                           layout=W.Layout(flex_flow="row wrap"))
+        self.main = W.HBox([self.graph_column, self.inspector], layout=plain)
         self.main.add_class("agv-main")
 
         kwargs.setdefault("layout", plain)
@@ -172,7 +174,10 @@ class Explorer(W.VBox):
         names = [t.name for t in g.tensors if t.name and t.role == "leaf"]
         self.header.value = panels.header_html(g, names=names)
         self.timeline.value = panels.timeline_html(g)
-        self.timeline.layout.display = "" if self.timeline.value else "none"
+        if self.timeline.value:
+            self.timeline.remove_class("agv-hidden")
+        else:
+            self.timeline.add_class("agv-hidden")
         self._render()
         self._show_step(self.slider.value)
         self.inspector.value = panels.inspector_html(g, None)
