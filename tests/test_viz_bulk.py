@@ -110,3 +110,38 @@ def test_a_failing_bulk_pass_leaves_the_graph_whole(monkeypatch):
     g = run()
     assert [t.value.stats for t in g.tensors] == [t.value.stats for t in good.tensors]
     assert any("bulk" in n and "MemoryError" in n for n in g.notes)
+
+
+def test_every_large_copy_of_a_recorded_loop_is_summarised_in_bulk(monkeypatch):
+    """The recorder notes each large copy as it makes it (the forward values, the grads a
+    node hands on, a first .grad, retained grads, grads seen by hooks, .grad before a
+    reset, the outputs of a multi-output op), so that replay summarises them in bulk: in a
+    loop whose shapes recur, none is left to be summarised alone."""
+    from autograd_viz.viz import preview
+
+    av.manual_seed(0)
+    model = av.nn.Sequential(av.nn.Linear(20, 32), av.nn.ReLU(), av.nn.Linear(32, 4))
+    opt = av.optim.SGD(model.parameters(), lr=0.1)
+    x, y = av.randn(64, 20), av.randint(0, 4, (64,))
+    with viz.record() as rec:
+        for i in range(4):
+            opt.zero_grad(set_to_none=bool(i % 2))
+            h = model[1](model[0](x))
+            h.retain_grad()
+            h.register_hook(lambda g: None)
+            a, b = h.chunk(2, dim=1)
+            out = model[2]((a.tanh() + b).repeat(1, 2))
+            av.nn.functional.cross_entropy(out, y).backward()
+            opt.step()
+    alone = []
+    real = preview.snapshot
+    monkeypatch.setattr(preview, "snapshot",
+                        lambda a, *k: alone.append((a.shape, str(a.dtype))) or real(a, *k))
+    calls = []
+    real_bulk = bulk.snapshots
+    monkeypatch.setattr(bulk, "snapshots", lambda arrs: calls.append(len(arrs)) or real_bulk(arrs))
+    g = rec.graph()
+    assert sum(calls) >= 4 * 10
+    # only x, copied once (a group of one: nothing to share), is summarised alone
+    assert [s for s in alone if math.prod(s[0]) <= bulk.MAX_NUMEL] == [((64, 20), "float32")]
+    assert all(t.value is not None for t in g.tensors if t.role != "note")

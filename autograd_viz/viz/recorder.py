@@ -129,24 +129,15 @@ def _summarised(xs: list[Any]) -> list[Any]:
     return [memo.get(id(x), x) if type(x) is _ndarray else x for x in xs]
 
 
-def _summarise_ahead(log: list[tuple], memo: dict[int, Any],
+def _summarise_ahead(copies: list[Any], memo: dict[int, Any],
                      views: dict[int, tuple[Any, Any]]) -> None:
     """Summarise the log's large copies before replaying it, each group of one shape and
     dtype at once (:mod:`.bulk`: a training loop copies the same shapes every step), into
-    ``memo`` (copy id -> Snapshot), where :func:`_kept` finds them. The copies are the
-    arrays among an entry's items, bare or in a list (the tensors are in tuples). A view of
-    a copy (``views``: see ``Recorder._copy_big``) takes the copy's statistics and
-    histogram, and its own edge elements."""
-    copies: list[Any] = []
-    for entry in log:
-        for item in entry:
-            if type(item) is _ndarray:
-                if item.size > SMALL_NUMEL and id(item) not in views:
-                    copies.append(item)
-            elif type(item) is list:
-                for x in item:
-                    if type(x) is _ndarray and x.size > SMALL_NUMEL and id(x) not in views:
-                        copies.append(x)
+    ``memo`` (copy id -> Snapshot), where :func:`_kept` finds them. ``copies`` are the
+    copies the recorder noted as it made them (``Recorder._large``; a copy it missed is
+    summarised on its own at replay). A view of a copy (``views``: see
+    ``Recorder._copy_big``) takes the copy's statistics and histogram, and its own edge
+    elements."""
     if len(copies) >= 2:
         for group in bulk.groups(copies):
             for a, snap in zip(group, bulk.snapshots(group)):
@@ -156,6 +147,19 @@ def _summarise_ahead(log: list[tuple], memo: dict[int, Any],
         if s is None:
             s = memo[id(c)] = as_snapshot(c)
         memo[vid] = rearranged(v, s)
+
+
+def _large_in(entry: tuple, large: list[Any], views: dict[int, Any]) -> None:
+    """Append to ``large`` the large NumPy copies among ``entry``'s items, bare or in a list
+    (the tensors are in tuples), views of copies left out (see ``Recorder._copy_big``)."""
+    for item in entry:
+        if type(item) is _ndarray:
+            if item.size > SMALL_NUMEL and id(item) not in views:
+                large.append(item)
+        elif type(item) is list:
+            for x in item:
+                if type(x) is _ndarray and x.size > SMALL_NUMEL and id(x) not in views:
+                    large.append(x)
 
 
 def _one(v: float, d: Any) -> np.ndarray:
@@ -228,6 +232,7 @@ class Recorder:
         self._b = GraphBuilder()
         self._log: list[tuple] = []
         self._bytes = 0  # bytes of large values copied into the log (see FLUSH_BYTES)
+        self._large: list[Any] = []  # the log's large NumPy copies (see _summarise_ahead)
         self._memo: dict[int, tuple[Any, Any]] = {}  # see _copy_big
         self._prev_d: Any = None  # see _live_node_executed
         self._prev_c: Any = None
@@ -387,7 +392,8 @@ class Recorder:
                 return
             if kind == "tensor_created":
                 return
-            elif kind == "op_untracked":
+            logged = len(self._log)
+            if kind == "op_untracked":
                 if self._live:
                     return
                 outs = _seq(p.get("outputs"))
@@ -444,6 +450,8 @@ class Recorder:
                 self._log.append((kind, p, grab(t if p.get("how") == "zero_" else t._grad)))
             else:
                 return
+            if len(self._log) > logged:
+                _large_in(self._log[-1], self._large, self._views)
             if (len(self._log) >= self.FLUSH_EVENTS or self._bytes > self.FLUSH_BYTES) \
                     and not self._live:
                 self._replay()
@@ -474,6 +482,7 @@ class Recorder:
                 else:  # (``d`` is logged for a one value only: replay would summarise it)
                     if n > SMALL_NUMEL:  # (summarised at replay)
                         out_snaps = _pooled_copy(d)
+                        self._large.append(out_snaps)
                         self._bytes += out_snaps.nbytes
                         grew = True
                     else:
@@ -482,6 +491,7 @@ class Recorder:
             else:
                 seen.update(outs)
                 out_snaps = [grab(t) for t in outs]
+                _large_in((out_snaps,), self._large, self._views)
                 d = None
                 grew = True
             log = self._log  # (a node's saved list is replaced, never edited, once made)
@@ -573,6 +583,8 @@ class Recorder:
                     self._memo[id(d)] = (_weakref(d), v)
                     return v
         c = _pooled_copy(d)
+        if type(c) is _ndarray:
+            self._large.append(c)
         self._bytes += c.nbytes
         try:
             self._memo[id(d)] = (_weakref(d), c)
@@ -593,6 +605,8 @@ class Recorder:
                 out[i] = snap = grab(t)
                 if getattr(snap, "size", 0) > SMALL_NUMEL:
                     self._bytes += snap.nbytes
+                    if type(snap) is _ndarray:
+                        self._large.append(snap)
         return out
 
     def _note(self, note: str) -> None:
@@ -609,13 +623,14 @@ class Recorder:
 
     def _replay_log(self) -> None:
         log, self._log = self._log, []
+        large, self._large = self._large, []
         self._bytes = 0
         self._seen.clear()
         global _KEPT
         _KEPT = self._kept_memo  # one summary per copy (copies are shared: see _copy_big)
         views, self._views = self._views, {}
         try:
-            _summarise_ahead(log, _KEPT, views)
+            _summarise_ahead(large, _KEPT, views)
         except Exception as exc:  # noqa: BLE001 - the handlers summarise one by one instead
             self._note(f"recorder could not summarise values in bulk: {_err(exc)}")
         handlers = _REPLAY
