@@ -129,7 +129,7 @@ def main() -> int:
                 canvas = ex.locator(".agv-canvas")
                 canvas.locator(".agv-fit").click()
                 canvas.locator('g.agv-node[data-name="l1"]').click()
-                handle = ex.locator(".agv-step-slider .noUi-handle")
+                handle = ex.locator(".agv-step-slider")
                 handle.focus()
                 for _ in range(2):
                     handle.press("ArrowRight")

@@ -203,7 +203,7 @@ def test_default_output_is_the_explorer_with_static_fallbacks(ip):
     rec = ip.user_ns["rec"]
     assert isinstance(rec.explorer, Explorer)
     assert bundle[WIDGET]["model_id"] == rec.explorer.model_id
-    assert rec.explorer.slider.value == 0 and rec.explorer.slider.max == len(rec.explorer.steps)
+    assert rec.explorer.step == 0 and rec.explorer.step_max == len(rec.explorer.steps)
 
 
 def test_out_stores_the_recording(ip):
@@ -301,7 +301,7 @@ m.backward()
     assert "c.grad over this cell" in bundle[SVG]
     assert "reset zero_" in bundle["text/plain"] and "retain_grad c" in bundle["text/plain"]
     ex = ip.user_ns["rec"].explorer
-    tl = ex.timeline.value
+    tl = ex.timeline
     assert "zero_()" in tl and "run0 +=" in tl and "run2 +=" in tl and "run2 retained" in tl
     assert g.tensor("c").grad.text == "tensor([3.])"
 
@@ -322,7 +322,7 @@ def test_error_shows_traceback_and_partial_graph(ip):
     assert rec.incomplete and "NameError" in rec.graph.error and rec.error is res.error_in_exec
     bundle = bundles(cap, WIDGET)[0]
     assert "incomplete" in bundle[SVG] and "MulBackward0" in bundle[SVG]
-    assert "Incomplete recording" in rec.explorer.header.value
+    assert "Incomplete recording" in rec.explorer.header
     # the shell is healthy: the next cells run, with and without the magic
     res2, cap2 = run(ip, "%%autograd --static\nz = (p * 2).sum()\nz.backward()\nprint(p.grad)")
     assert res2.success and "tensor([2., 2.])" in cap2.stdout
@@ -422,10 +422,10 @@ def test_config_defaults(ip):
 def test_step_opens_the_stepper(ip):
     run(ip, "%%autograd --step --out rec\n" + SEED)
     ex = ip.user_ns["rec"].explorer
-    assert ex.slider.value == 1
+    assert ex.step == 1
     first = ex.steps[0].step.op
     assert ex.canvas.step_node == first and ex.graph.op(first).name == "MeanBackward0"
-    assert "MeanBackward0" in ex.step_card.value
+    assert "MeanBackward0" in ex.step_card
 
 
 def test_one_explorer_per_cell_updated_in_place(ip):

@@ -114,22 +114,23 @@ def test_explorer_traits_and_panels(sent):
     assert "MeanBackward0" in ex.canvas.svg and "legend" not in ex.canvas.svg  # HTML legend
     assert ex.canvas.names[g.tensor("w1").id] == "w1"
     assert ex.canvas.names[g.ops[0].id] == g.ops[0].name
-    assert ex.slider.max == ex.play.max == len(ex.steps) == sum(len(r.steps) for r in g.runs)
-    assert ex.slider.value == 0 and ex.canvas.step_node == "" and not ex.slider.disabled
-    assert "2 backward runs" in ex.header.value and "x, w1, w2" in ex.header.value
-    assert "Click a node" in ex.inspector.value
-    assert "replay backward" in ex.step_card.value
-    tl = ex.timeline.value
+    assert ex.step_max == len(ex.steps) == sum(len(r.steps) for r in g.runs) > 0
+    assert ex.step == 0 and ex.canvas.step_node == ""
+    assert "2 backward runs" in ex.header and "x, w1, w2" in ex.header
+    assert "Click a node" in ex.inspector
+    assert "replay backward" in ex.step_card
+    tl = ex.timeline
     assert "w1" in tl and "zero_()" in tl and "run1 +=" in tl and "l1" in tl
-    assert {b.description for b in ex.toggles.values()} == {"values", "grads", "shapes",
-                                                            "saved", "hooks"}
-    assert [ex.toggles[k].value for k in ("data", "grad", "shape", "saved", "hooks")] == [
+    assert [t[1] for t in ex.toggles] == ["values", "grads", "shapes", "saved", "hooks"]
+    assert [ex.show[k] for k in ("data", "grad", "shape", "saved", "hooks")] == [
         True, True, True, False, True]
-    # the whole explorer reached the (absent) front end: one comm per widget, anywidget's
-    # open message carrying the JavaScript text
-    opens = [m for k, m in sent if k == "comm_open"]
-    anys = [m for m in opens if m["data"]["state"].get("_model_name") == "AnyModel"]
-    assert len(anys) == 1 and "export default { render }" in anys[0]["data"]["state"]["_esm"]
+    # the whole explorer reached the (absent) front end: one widget (and its layout), whose
+    # open message carries the JavaScript text and every panel
+    opens = [m["data"]["state"] for k, m in sent if k == "comm_open"]
+    assert sorted(o["_model_name"] for o in opens) == ["AnyModel", "LayoutModel"]
+    (state,) = [o for o in opens if o["_model_name"] == "AnyModel"]
+    assert "export default { render }" in state["_esm"] and state["explorer"] is True
+    assert state["header"] == ex.header and state["step_max"] == ex.step_max
 
 
 def test_click_on_a_node_fills_the_inspector(sent):
@@ -138,14 +139,14 @@ def test_click_on_a_node_fills_the_inspector(sent):
     g = rec.graph
     w1 = g.tensor("w1").id
     click(ex.canvas, selected=w1)  # as the browser does when the node is clicked
-    html = ex.inspector.value
+    html = ex.inspector
     assert 'class="agv-name">w1<' in html and "tensor(3.)" in html
     assert "grad history" in html and "zero_()" in html and "run1 +=" in html
     for prop in ("shape", "dtype", "float32", "device", "cpu", "requires_grad", "is_leaf"):
         assert prop in html
     assert "saved for backward by" in html and "MulBackward0" in html
     # the kernel answered with the inspector's new HTML
-    assert any("tensor(3.)" in v for v in updates(sent, ex.inspector, "value"))
+    assert any("tensor(3.)" in v for v in updates(sent, ex, "inspector"))
 
     l2 = g.tensor("l2").id
     html = ex.select("l2")
@@ -181,7 +182,7 @@ def test_stepper_highlights_each_executed_node(sent):
         assert ex.canvas.step_node == fs.step.op
         assert ex.canvas.visited == [s.op for s in fs.run.steps[: fs.number - 1]]
         assert g.op(fs.step.op).name in card and "gradient in" in card
-        assert g.op(fs.step.op).name in ex.step_label.value
+        assert g.op(fs.step.op).name in ex.step_label
         seen.append(ex.canvas.step_node)
     assert len(set(seen[: len(g.runs[0].steps)])) == len(g.runs[0].steps)
     # the first step of backward(y) is MeanBackward0 with gradient 1 in, 0.2 out per element
@@ -189,12 +190,15 @@ def test_stepper_highlights_each_executed_node(sent):
     assert "MeanBackward0" in card and "tensor(1.)" in card and "0.2000" in card
     assert ex.canvas.step_node == g.tensor("y").grad_fn
     assert updates(sent, ex.canvas, "step_node")[-1] == ex.canvas.step_node
-    # the front end's slider (or the Play widget through jslink) drives it the same way
-    click(ex.slider, value=2)
+    # the front end's slider (and its play button) drives it the same way
+    click(ex, step=2)
     assert ex.canvas.step_node == ex.steps[1].step.op
+    assert "step 2/" in updates(sent, ex, "step_label")[-1]
     ex.step_to(0)
     assert ex.canvas.step_node == "" and ex.canvas.visited == []
-    assert "replay backward" in ex.step_card.value
+    assert "replay backward" in ex.step_card
+    click(ex, step=10_000)  # out of range: clamped to the last step
+    assert ex.step == ex.step_max and ex.canvas.step_node == ex.steps[-1].step.op
 
 
 def test_toggles_rerender_the_svg(sent):
@@ -202,23 +206,26 @@ def test_toggles_rerender_the_svg(sent):
     ex = Explorer(rec)
     before = ex.canvas.svg
     assert "tensor(18.)" in before
-    click(ex.toggles["data"], value=False)
+    click(ex, show={**ex.show, "data": False})  # as the "values" button does
     assert rec.options.data is False
     assert "tensor(18.)" not in ex.canvas.svg
     assert any("tensor(18.)" not in s for s in updates(sent, ex.canvas, "svg"))
-    ex.toggles["saved"].value = True
+    ex.show = {**ex.show, "saved": True}
     assert "self" in ex.canvas.svg  # saved-tensor edge labels
-    ex.rankdir.value = "LR"
+    click(ex, rankdir="LR")  # the layout menu
     assert rec.options.rankdir == "LR" and ex.canvas.rankdir == "LR"
+    svg = ex.canvas.svg
+    click(ex, rankdir="LR", show=dict(ex.show))  # nothing changed: nothing laid out again
+    assert ex.canvas.svg is svg
     # after a toggle only the canvas is laid out; the static bundle, when it is asked for
     # again, follows the options too
     assert rec.drawing()._svg is None
-    assert "tensor(18.)" not in ex._repr_mimebundle_()["image/svg+xml"]
+    assert "tensor(18.)" not in ex._repr_mimebundle_()[0]["image/svg+xml"]
 
 
 def test_update_in_place_keeps_the_widget(sent):
     ex = Explorer(record_seed())
-    model_ids = {ex.model_id, ex.canvas.model_id, ex.inspector.model_id}
+    model_ids = {ex.model_id, ex.layout.model_id}
     ex.canvas.selected = "t0"
     ex.step_to(3)
     n_open = sum(1 for k, _ in sent if k == "comm_open")
@@ -228,56 +235,47 @@ def test_update_in_place_keeps_the_widget(sent):
         s.backward()
     r.name_from_namespace({"a": a, "s": s})
     ex.update(Recording(r.graph(), r), step=True)
-    assert {ex.model_id, ex.canvas.model_id, ex.inspector.model_id} == model_ids
+    assert {ex.model_id, ex.layout.model_id} == model_ids
     assert sum(1 for k, _ in sent if k == "comm_open") == n_open  # no new widgets, no JS resent
     assert "SumBackward0" in ex.canvas.svg and "MeanBackward0" not in ex.canvas.svg
-    assert ex.canvas.selected == "" and ex.slider.value == 1 and ex.slider.max == len(ex.steps)
+    assert ex.canvas.selected == "" and ex.step == 1 and ex.step_max == len(ex.steps)
     assert ex.canvas.step_node == ex.graph.tensor("s").grad_fn
 
 
-def _tree(w):
-    yield w
-    for c in getattr(w, "children", ()):
-        yield from _tree(c)
-
-
-def test_hiding_the_timeline_hides_nothing_else(sent):
-    """Every part of the explorer shares one Layout that sets nothing (one comm instead of
-    one each; explorer.css sizes the parts by class): the timeline hides with a class of
-    its own, which no other part gets, and comes back with the next backward."""
+def test_the_explorer_is_one_widget_and_updates_in_one_message(sent):
+    """The explorer is one comm (and its layout's), not one per box, button and pane; an
+    update sends every changed part in one message; without a backward the timeline is
+    empty (the front end hides it) and it comes back with the next backward."""
     ex = Explorer(record_seed())
-    assert ex.timeline.value and "agv-hidden" not in ex.timeline._dom_classes
+    assert ex.timeline and [k for k, _ in sent].count("comm_open") == 2
+    n = len(sent)
     with viz.record() as r:
         (av.tensor([1.0, 2.0], requires_grad=True) * 2).sum()  # no backward: no timeline
     ex.update(Recording(r.graph(), r))
-    assert ex.timeline.value == "" and "agv-hidden" in ex.timeline._dom_classes
-    tree = list(_tree(ex))
-    assert len(tree) > 15
-    assert all("agv-hidden" not in w._dom_classes for w in tree if w is not ex.timeline)
-    (layout,) = {w.layout for w in tree}  # one, shared
-    assert all(getattr(layout, k) is None for k in layout.keys if not k.startswith("_"))
+    assert ex.timeline == "" and ex.step_max == 0
+    msgs = [m for k, m in sent[n:] if k == "comm_msg"]
+    assert len(msgs) == 1 and {"svg", "header", "timeline", "step_max"} <= set(
+        msgs[0]["data"]["state"])
     ex.update(record_seed())
-    assert ex.timeline.value and "agv-hidden" not in ex.timeline._dom_classes
-    opened = {m["comm_id"] for k, m in sent if k == "comm_open"}
-    assert all(w.model_id in opened and w.layout.model_id in opened for w in tree)
-    assert len({m["comm_id"] for k, m in sent if k == "comm_open"}) <= 30
+    assert ex.timeline and [k for k, _ in sent].count("comm_open") == 2
 
 
-def test_explorer_css_sizes_what_layouts_sized():
-    """The sizes the explorer's parts used to get from Layout widgets are rules of the
-    shipped stylesheet, scoped to the explorer."""
+def test_explorer_css_lays_out_the_parts():
+    """The shipped stylesheet lays the explorer's parts out (graph and inspector side by
+    side, wrapping below when narrow) and keeps hidden parts hidden."""
     css = resources.files("autograd_viz.jupyter.widgets").joinpath("explorer.css").read_text()
     for rule in (".agv-explorer .agv-inspector-box { flex: 2 1 300px; min-width: 0; }",
-                 ".agv-explorer .agv-graph-column { flex: 3 1 560px; min-width: 0; }",
-                 ".agv-explorer .agv-main { flex-flow: row wrap; }",
-                 ".agv-explorer .agv-canvas-box { width: 100%; }",
-                 ".agv-explorer .agv-hidden { display: none; }"):
+                 ".agv-explorer .agv-main { display: flex; flex-flow: row wrap; }",
+                 ".agv-explorer .agv-canvas-box { width: 100%; box-sizing: border-box; }",
+                 ".agv-explorer [hidden] { display: none !important; }"):
         assert rule in css
+    assert "flex: 3 1 560px" in css
 
 
 def test_mimebundle_has_widget_svg_and_deterministic_text(sent):
     a, b = Explorer(record_seed(hook=True)), Explorer(record_seed(hook=True))
-    ba, bb = a._repr_mimebundle_(), b._repr_mimebundle_()
+    (ba, meta), (bb, _) = a._repr_mimebundle_(), b._repr_mimebundle_()
+    assert meta == {}  # (anywidget adds metadata in Colab only)
     assert {WIDGET, "image/svg+xml", "text/plain"} <= set(ba)
     assert ba[WIDGET]["model_id"] == a.model_id
     assert ba["text/plain"] == bb["text/plain"] == a.recording.text()
@@ -291,8 +289,8 @@ def test_mimebundle_has_widget_svg_and_deterministic_text(sent):
 def test_incomplete_recording_banner_and_no_steps(sent):
     ex = Explorer(record_seed(fail=True))
     assert ex.graph.incomplete
-    assert "Incomplete recording" in ex.header.value and "ValueError: boom" in ex.header.value
-    assert ex.slider.disabled and "No backward call" in ex.step_card.value
+    assert "Incomplete recording" in ex.header and "ValueError: boom" in ex.header
+    assert ex.step_max == 0 and "No backward call" in ex.step_card
     assert "MulBackward0" in ex.canvas.svg
 
 
@@ -390,7 +388,7 @@ def test_stepper_highlights_the_summary_of_a_collapsed_node(sent):
     assert f'data-node="{member}"' in html
     # toggles re-render and re-map the current step
     ex.step_to(len(ex.steps) // 2)
-    click(ex.toggles["data"], value=False)
+    click(ex, show={**ex.show, "data": False})
     assert ex.canvas.step_node in set(ex._drawing.body.drawn)
 
 
@@ -460,7 +458,7 @@ def test_explorer_of_a_recorded_loop_draws_first_and_last_iterations(sent):
     assert set(ex.canvas.names) == set(ex._drawing.body.drawn) - {s.id}
     assert len(ex.canvas.names) < (len(g.tensors) + len(g.ops)) / 3
     assert "10 more iterations like run0" in ex.canvas.svg
-    assert "w → (SumBackward0) ×12" in ex.header.value  # one output per step, counted
+    assert "w → (SumBackward0) ×12" in ex.header  # one output per step, counted
     html = ex.select(s.id)
     assert "This box stands for 10 more iterations like run0 (run1 … run10)" in html
     middle = next(k for k, f in enumerate(ex.steps, 1) if f.run.id == "run5")

@@ -1,5 +1,9 @@
-// autograd_viz graph canvas (anywidget front end). Shipped in the Python package and sent
-// with the widget state: no CDN, no bundler, no dependencies.
+// autograd_viz explorer and graph canvas (anywidget front end). Shipped in the Python
+// package and sent with the widget state: no CDN, no bundler, no dependencies.
+//
+// The explorer (a model with the `explorer` trait) is one widget: header, label toggles,
+// the canvas, the backward stepper, step card, inspector and .grad timeline are drawn
+// here from its traits; the panels' HTML comes from the kernel.
 //
 // Shows the server-rendered Graphviz SVG in a viewport with zoom (buttons, keys, Ctrl/⌘ +
 // wheel, or the wheel once the graph has focus) and pan (drag, arrow keys). A click on a
@@ -99,7 +103,7 @@ function fillLegend(legend, svg) {
   }
 }
 
-function render({ model, el: host }) {
+function renderCanvas(model, host) {
   host.classList.add("agv-canvas");
 
   const bar = el("div", "agv-canvas-bar");
@@ -422,6 +426,167 @@ function render({ model, el: host }) {
     model.off("change:step_node", onHighlight);
     model.off("change:visited", applyClasses);
   };
+}
+
+// The explorer around the canvas: toolbar, stepper and panels.
+function renderExplorer(model, root) {
+  root.classList.add("agv-explorer");
+  const header = el("div", "agv-header-box");
+  const toolbar = el("div", "agv-toolbar");
+  toolbar.appendChild(el("span", "agv-toolbar-label", "show"));
+  const toggles = {};
+  for (const [key, text, tip] of model.get("toggles") || []) {
+    const b = el("button", `agv-toggle agv-toggle-${key}`, text);
+    b.type = "button";
+    b.title = tip;
+    b.addEventListener("click", () => {
+      const show = { ...(model.get("show") || {}) };
+      show[key] = !show[key];
+      model.set("show", show);
+      model.save_changes();
+    });
+    toggles[key] = b;
+    toolbar.appendChild(b);
+  }
+  const rankdir = el("select", "agv-rankdir");
+  rankdir.title = "layout direction";
+  for (const [label, value] of model.get("rankdirs") || []) {
+    const o = el("option", "", label);
+    o.value = value;
+    rankdir.appendChild(o);
+  }
+  rankdir.addEventListener("change", () => {
+    model.set("rankdir", rankdir.value);
+    model.save_changes();
+  });
+  toolbar.appendChild(rankdir);
+
+  const main = el("div", "agv-main");
+  const column = el("div", "agv-graph-column");
+  const canvas = el("div", "agv-canvas-box");
+  const stepper = el("div", "agv-stepper");
+  const play = el("div", "agv-play");
+  const button = (label, title) => {
+    const b = el("button", "agv-btn", label);
+    b.type = "button";
+    b.title = title;
+    b.setAttribute("aria-label", title);
+    play.appendChild(b);
+    return b;
+  };
+  const bPlay = button("▶", "play backward");
+  const bStop = button("■", "stop: back to before backward");
+  const slider = el("input", "agv-step-slider");
+  slider.type = "range";
+  slider.min = "0";
+  slider.step = "1";
+  slider.setAttribute("aria-label", "backward step");
+  const readout = el("span", "agv-step-readout", "0");
+  const label = el("div", "agv-step-label");
+  stepper.append(play, el("span", "agv-step-title", "backward"), slider, readout, label);
+  const card = el("div", "agv-step-box");
+  column.append(canvas, stepper, card);
+  const inspector = el("div", "agv-inspector-box");
+  main.append(column, inspector);
+  const timeline = el("div", "agv-timeline-box");
+  root.append(header, toolbar, main, timeline);
+  const canvasDone = renderCanvas(model, canvas);
+
+  const panes = [[header, "header"], [inspector, "inspector"], [card, "step_card"],
+    [label, "step_label"], [timeline, "timeline"]];
+  const fill = (node, name) => {
+    node.innerHTML = model.get(name) || "";
+    if (name === "timeline") node.hidden = !node.innerHTML;
+  };
+  const onShow = () => {
+    const show = model.get("show") || {};
+    for (const [key, b] of Object.entries(toggles)) {
+      b.classList.toggle("mod-active", !!show[key]);
+      b.setAttribute("aria-pressed", show[key] ? "true" : "false");
+    }
+  };
+  const onRankdir = () => { rankdir.value = model.get("rankdir") || "BT"; };
+  const onStep = () => {
+    const max = model.get("step_max") || 0;
+    slider.max = String(Math.max(max, 1));
+    slider.value = String(model.get("step") || 0);
+    slider.disabled = bPlay.disabled = bStop.disabled = max === 0;
+    shown(Number(slider.value));
+  };
+  const shown = (v) => {
+    readout.textContent = String(v);
+    const max = Math.max(model.get("step_max") || 0, 1);
+    slider.style.setProperty("--agv-pct", `${(100 * Math.min(v, max)) / max}%`);
+  };
+  const setStep = (v) => {
+    model.set("step", v);
+    model.save_changes();
+    shown(v);
+  };
+  slider.addEventListener("input", () => setStep(Number(slider.value)));
+  slider.addEventListener("keydown", (ev) => {
+    const max = model.get("step_max") || 0;
+    const now = model.get("step") || 0;
+    const to = { ArrowRight: now + 1, ArrowUp: now + 1, ArrowLeft: now - 1, ArrowDown: now - 1,
+      Home: 0, End: max }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    ev.stopPropagation(); // keep JupyterLab's command-mode shortcuts out of it
+    const v = Math.max(0, Math.min(max, to));
+    slider.value = String(v);
+    if (v !== now) setStep(v);
+  });
+  // play: one step every 1.1 s from where the slider is, up to the last step
+  let timer = null;
+  const halt = () => {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    bPlay.textContent = "▶";
+    bPlay.title = "play backward";
+  };
+  const tick = () => {
+    const max = model.get("step_max") || 0;
+    const v = (model.get("step") || 0) + 1;
+    if (v > max) return halt();
+    slider.value = String(v);
+    setStep(v);
+    if (v >= max) halt();
+  };
+  bPlay.addEventListener("click", () => {
+    if (timer !== null) return halt(); // pause
+    if ((model.get("step") || 0) >= (model.get("step_max") || 0)) setStep(0);
+    bPlay.textContent = "❚❚";
+    bPlay.title = "pause";
+    timer = setInterval(tick, 1100);
+    tick();
+  });
+  bStop.addEventListener("click", () => {
+    halt();
+    slider.value = "0";
+    setStep(0);
+  });
+
+  const handlers = panes.map(([node, name]) => {
+    const f = () => fill(node, name);
+    f();
+    model.on(`change:${name}`, f);
+    return [name, f];
+  });
+  handlers.push(["show", onShow], ["rankdir", onRankdir], ["step", onStep],
+    ["step_max", onStep]);
+  for (const [name, f] of handlers.slice(panes.length)) {
+    f();
+    model.on(`change:${name}`, f);
+  }
+  return () => {
+    halt();
+    canvasDone();
+    for (const [name, f] of handlers) model.off(`change:${name}`, f);
+  };
+}
+
+function render({ model, el: host }) {
+  return model.get("explorer") ? renderExplorer(model, host) : renderCanvas(model, host);
 }
 
 export default { render };

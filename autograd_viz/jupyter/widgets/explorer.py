@@ -1,17 +1,21 @@
 """The explorer: one long-lived widget per ``%%autograd`` cell, updated in place.
 
-Layout (an ``ipywidgets.VBox`` with class ``agv-explorer``)::
+One anywidget (a :class:`GraphCanvas` with the explorer's other parts as traits), drawn by
+``explorer.js``::
 
     header      what the cell built; a red banner when the recording is incomplete
     toolbar     label toggles (values, grads, shapes, saved, hooks) and the layout direction
-    main        graph column                                  | inspector (HTML; wraps below
-                  GraphCanvas (anywidget: SVG, zoom, pan, click) |  when the cell is narrow)
-                  stepper: Play + IntSlider over the executed nodes of every backward run
+    main        graph column                                  | inspector (wraps below
+                  the graph: SVG, zoom, pan, click            |  when the cell is narrow)
+                  stepper: play/stop and a slider over the executed nodes of every
+                  backward run
                   step card: the node at the current step, gradients flowing in and out
     timeline    .grad of each leaf (and retain_grad tensor) over the cell's backward calls
 
+One widget is one comm to open and one view to make, where the same parts as ipywidgets
+(boxes, buttons, a slider, a Play widget, HTML panes, their layouts and styles) were 26.
 All panel HTML is made in Python (see :mod:`.panels`), so it is testable without a front end:
-set ``explorer.canvas.selected = "t0"`` and read ``explorer.inspector.value``.
+set ``explorer.selected = "t0"`` and read ``explorer.inspector``.
 Displayed, the explorer also carries ``image/svg+xml`` and ``text/plain`` in its mimebundle,
 so a saved notebook shows the graph without a kernel or widget state.
 """
@@ -20,25 +24,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import ipywidgets as W
-from ipywidgets.widgets.widget_bool import ToggleButtonStyle
-from ipywidgets.widgets.widget_description import DescriptionStyle
-from ipywidgets.widgets.widget_string import HTMLStyle
+import traitlets
 
 from ...viz.draw import Drawing, render_svgs
 from ..render import Recording, ShowOptions, drawing
 from . import panels
 from .canvas import GraphCanvas
 
-_TOGGLES = (
+#: The label toggles: option key, button text, tooltip.
+TOGGLES = (
     ("data", "values", "show tensor values in the nodes"),
     ("grad", "grads", "show .grad in the nodes"),
     ("shape", "shapes", "show shape and dtype in the nodes"),
     ("saved", "saved", "show the tensors ops saved for backward"),
     ("hooks", "hooks", "show hook badges and what hooks printed"),
 )
-_RANKDIRS = (("inputs at bottom", "BT"), ("inputs on top", "TB"), ("left to right", "LR"),
-             ("right to left", "RL"))
+#: The layout directions: menu text, Graphviz rankdir.
+RANKDIRS = (("inputs at bottom", "BT"), ("inputs on top", "TB"), ("left to right", "LR"),
+            ("right to left", "RL"))
+_RANKDIR_VALUES = frozenset(v for _, v in RANKDIRS)
 
 
 def drawings_of(rec: Recording) -> tuple[Drawing, Drawing]:
@@ -57,8 +61,32 @@ def start_layout(rec: Recording) -> None:
         d.start()
 
 
-class Explorer(W.VBox):
-    """Interactive view of one :class:`~autograd_viz.jupyter.render.Recording`."""
+class Explorer(GraphCanvas):
+    """Interactive view of one :class:`~autograd_viz.jupyter.render.Recording`.
+
+    Traits (all synced), besides the canvas's (``svg``, ``names``, ``selected``,
+    ``step_node``, ``visited``, ``rankdir``, ``max_height``):
+
+    * ``show``: the label toggles, ``{"data": bool, "grad": ..., "shape": ..., "saved":
+      ..., "hooks": ...}``; the front end's buttons set it, and the drawing follows.
+      ``rankdir`` (the menu) re-lays the drawing out the same way.
+    * ``step`` (0: before backward) and ``step_max`` (the executed nodes of every backward
+      run): the stepper. Setting ``step`` moves the highlight and the step card.
+    * ``header``, ``inspector``, ``step_card``, ``step_label``, ``timeline``: the panels'
+      HTML (``timeline`` is empty, and hidden, when the cell ran no backward).
+    """
+
+    explorer = traitlets.Bool(True).tag(sync=True)  # (the front end draws the whole explorer)
+    toggles = traitlets.List(default_value=[list(t) for t in TOGGLES]).tag(sync=True)
+    rankdirs = traitlets.List(default_value=[list(r) for r in RANKDIRS]).tag(sync=True)
+    show = traitlets.Dict(default_value={k: False for k, _, _ in TOGGLES}).tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)
+    step_max = traitlets.Int(0).tag(sync=True)
+    header = traitlets.Unicode("").tag(sync=True)
+    inspector = traitlets.Unicode("").tag(sync=True)
+    step_card = traitlets.Unicode("").tag(sync=True)
+    step_label = traitlets.Unicode("").tag(sync=True)
+    timeline = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, recording: Recording | None = None, *, step: bool = False,
                  **kwargs: Any) -> None:
@@ -67,74 +95,23 @@ class Explorer(W.VBox):
         self._drawing: Any = None  # the canvas's Drawing: which summary hides which node
         self._svg = ""
         self._busy = False
-        # Layouts and styles are widgets too (a comm each, opened with all their traits):
-        # every child shares one Layout that is never changed (sizes and flex come from
-        # classes in explorer.css; the timeline hides with a class), and children that
-        # look the same share a style (55 -> 26 comms).
-        plain = W.Layout()
-        html_style = HTMLStyle()
-        toggle_style = ToggleButtonStyle()
-        described = DescriptionStyle()
-
-        def html(value: str = "", **kw: Any) -> W.HTML:
-            return W.HTML(value, style=html_style, layout=plain, **kw)
-
-        self.header = html()
-        self.header.add_class("agv-header-box")
-
-        self.toggles: dict[str, W.ToggleButton] = {}
-        for key, text, tip in _TOGGLES:
-            b = W.ToggleButton(value=False, description=text, tooltip=tip,
-                               layout=plain, style=toggle_style)
-            b.add_class("agv-toggle")
-            b.add_class(f"agv-toggle-{key}")
-            b.observe(self._on_toggle, "value")
-            self.toggles[key] = b
-        self.rankdir = W.Dropdown(options=_RANKDIRS, value="BT", layout=plain,
-                                  style=described)
-        self.rankdir.add_class("agv-rankdir")
-        self.rankdir.observe(self._on_toggle, "value")
-        label = html('<span class="agv-toolbar-label">show</span>')
-        self.toolbar = W.HBox([label, *self.toggles.values(), self.rankdir], layout=plain)
-        self.toolbar.add_class("agv-toolbar")
-
-        self.canvas = GraphCanvas(layout=plain)
-        self.canvas.add_class("agv-canvas-box")
-        self.canvas.observe(self._on_select, "selected")
-        self.inspector = html()
-        self.inspector.add_class("agv-inspector-box")
-
-        self.play = W.Play(value=0, min=0, max=1, step=1, interval=1100,
-                           description="play backward", show_repeat=False, layout=plain,
-                           style=described)
-        self.play.add_class("agv-play")
-        self.slider = W.IntSlider(value=0, min=0, max=1, step=1, description="backward",
-                                  continuous_update=True, layout=plain)
-        self.slider.add_class("agv-step-slider")
-        self._link = W.jslink((self.play, "value"), (self.slider, "value"))
-        self.slider.observe(self._on_step, "value")
-        self.step_label = html()
-        self.step_label.add_class("agv-step-label")
-        self.stepper = W.HBox([self.play, self.slider, self.step_label], layout=plain)
-        self.stepper.add_class("agv-stepper")
-        self.step_card = html()
-        self.step_card.add_class("agv-step-box")
-        self.timeline = html()  # (class agv-hidden while there is no timeline)
-        self.timeline.add_class("agv-timeline-box")
-
-        # The graph with its stepper, and the inspector: side by side where the cell is wide
-        # enough, else the inspector wraps below the step card.
-        self.graph_column = W.VBox([self.canvas, self.stepper, self.step_card],
-                                   layout=plain)
-        self.graph_column.add_class("agv-graph-column")
-        self.main = W.HBox([self.graph_column, self.inspector], layout=plain)
-        self.main.add_class("agv-main")
-
-        kwargs.setdefault("layout", plain)
-        super().__init__([self.header, self.toolbar, self.main, self.timeline], **kwargs)
+        self._unopened = True  # (see open)
+        super().__init__(**kwargs)
         self.add_class("agv-explorer")
+        self.observe(self._on_toggle, ["show", "rankdir"])
+        self.observe(self._on_select, "selected")
+        self.observe(self._on_step, "step")
         if recording is not None:
             self.update(recording, step=step)
+        self._unopened = False
+        self.open()
+
+    def open(self) -> None:
+        """Open the comm to the front end (ipywidgets does it at the end of ``Widget``'s
+        ``__init__``): the explorer opens it once it shows its recording, so that the
+        first message carries the whole explorer rather than an empty one and an update."""
+        if not self._unopened:
+            super().open()
 
     # ------------------------------------------------------------------ state
     @property
@@ -149,38 +126,38 @@ class Explorer(W.VBox):
     def options(self) -> ShowOptions:
         return self._recording.options if self._recording is not None else ShowOptions()
 
+    @property
+    def canvas(self) -> Explorer:
+        """The graph canvas: the explorer draws it itself (kept for code that reads
+        ``explorer.canvas.selected``, ``.svg``, ``.step_node``)."""
+        return self
+
     def update(self, recording: Recording, *, step: bool = False) -> None:
-        """Show ``recording`` in this (already displayed) widget: every view updates."""
+        """Show ``recording`` in this (already displayed) widget: every view updates, in
+        one message to the front end."""
         self._recording = recording
         recording.explorer = self
         g = recording.graph
         self._steps = panels.flat_steps(g)
         opts = recording.options
-        self._busy = True
-        try:
-            for key, b in self.toggles.items():
-                b.value = bool(getattr(opts, key))
-            self.rankdir.value = opts.rankdir if opts.rankdir in dict(
-                (v, v) for _, v in _RANKDIRS) else "BT"
-            n = len(self._steps)
-            # set max before value so that the value is never clamped
-            self.slider.max = self.play.max = max(n, 1)
-            start = 1 if (step and n) else 0
-            self.slider.value = self.play.value = start
-            self.slider.disabled = self.play.disabled = n == 0
-            self.canvas.selected = ""
-        finally:
-            self._busy = False
-        names = [t.name for t in g.tensors if t.name and t.role == "leaf"]
-        self.header.value = panels.header_html(g, names=names)
-        self.timeline.value = panels.timeline_html(g)
-        if self.timeline.value:
-            self.timeline.remove_class("agv-hidden")
-        else:
-            self.timeline.add_class("agv-hidden")
-        self._render()
-        self._show_step(self.slider.value)
-        self.inspector.value = panels.inspector_html(g, None)
+        with self.hold_sync():
+            self._busy = True
+            try:
+                self.show = {key: bool(getattr(opts, key)) for key, _, _ in TOGGLES}
+                self.rankdir = opts.rankdir if opts.rankdir in _RANKDIR_VALUES else "BT"
+                n = len(self._steps)
+                # (max before value: the front end's slider never clamps the value)
+                self.step_max = n
+                self.step = 1 if (step and n) else 0
+                self.selected = ""
+            finally:
+                self._busy = False
+            names = [t.name for t in g.tensors if t.name and t.role == "leaf"]
+            self.header = panels.header_html(g, names=names)
+            self.timeline = panels.timeline_html(g)
+            self._render()
+            self._show_step(self.step)
+            self.inspector = panels.inspector_html(g, None)
 
     def _render(self, static_too: bool = True) -> None:
         rec = self._recording
@@ -200,38 +177,55 @@ class Explorer(W.VBox):
                    + "</text></svg>")
         self._svg = svg
         self._drawing = d
-        self.canvas.rankdir = rec.options.rankdir
+        busy, self._busy = self._busy, True
+        try:
+            self.rankdir = rec.options.rankdir if rec.options.rankdir in _RANKDIR_VALUES \
+                else "BT"
+        finally:
+            self._busy = busy
         # names of the drawn nodes only (a recorded loop has tens of thousands of nodes)
         g = rec.graph
         tensors, ops = {t.id: t for t in g.tensors}, {o.id: o for o in g.ops}
-        self.canvas.names = {
+        self.names = {
             n: ops[n].name if n in ops else tensors[n].name or n
             for n in d.body.drawn if n in ops or n in tensors}
-        self.canvas.svg = svg
+        self.svg = svg
 
     # ------------------------------------------------------------------ events
     def _on_toggle(self, change: dict) -> None:
         if self._busy or self._recording is None:
             return
-        changes = {key: b.value for key, b in self.toggles.items()}
-        changes["rankdir"] = self.rankdir.value
         rec = self._recording
-        rec.options = rec.options.replace(**changes)
+        shown = self.show
+        changes: dict[str, Any] = {k: bool(shown.get(k, getattr(rec.options, k)))
+                                   for k, _, _ in TOGGLES}
+        if self.rankdir in _RANKDIR_VALUES:
+            changes["rankdir"] = self.rankdir
+        new = rec.options.replace(**changes)
+        if new == rec.options:
+            return
+        rec.options = new
         rec._drawing = None
-        self._render(static_too=False)
-        self._show_step(self.slider.value)  # what is collapsed may have changed
+        with self.hold_sync():
+            self._render(static_too=False)
+            self._show_step(self.step)  # what is collapsed may have changed
 
     def _on_select(self, change: dict) -> None:
         g = self.graph
         if g is None:
             return
         body = None if self._drawing is None else self._drawing.body
-        self.inspector.value = panels.inspector_html(g, change["new"] or None, body)
+        self.inspector = panels.inspector_html(g, change["new"] or None, body)
 
     def _on_step(self, change: dict) -> None:
         if self._busy:
             return
-        self._show_step(change["new"])
+        k = max(0, min(int(change["new"]), len(self._steps)))
+        if k != change["new"]:  # (out of range: clamped, which calls this again)
+            self.step = k
+            return
+        with self.hold_sync():
+            self._show_step(k)
 
     def _show_step(self, k: int) -> None:
         g = self.graph
@@ -248,16 +242,16 @@ class Explorer(W.VBox):
                 v = self.shown_as(s.op)
                 if v and v != now and v not in visited:
                     visited.append(v)
-            self.canvas.visited = visited
-            self.canvas.step_node = now or ""
+            self.visited = visited
+            self.step_node = now or ""
             if now and now != fs.step.op:
                 folded = now
         else:
-            self.canvas.visited = []
-            self.canvas.step_node = ""
-        self.step_label.value = (f'<span class="agv-step-text">'
-                                 f"{panels.e(panels.step_label(g, steps, k))}</span>")
-        self.step_card.value = panels.step_html(g, steps, k, folded_into=self._summary(folded))
+            self.visited = []
+            self.step_node = ""
+        self.step_label = (f'<span class="agv-step-text">'
+                           f"{panels.e(panels.step_label(g, steps, k))}</span>")
+        self.step_card = panels.step_html(g, steps, k, folded_into=self._summary(folded))
 
     def shown_as(self, node_id: str) -> str | None:
         """The node drawn for ``node_id`` on the canvas: itself, or the summary node that
@@ -281,13 +275,13 @@ class Explorer(W.VBox):
                 nid = g.node(node).id
             except KeyError:
                 nid = node
-        self.canvas.selected = nid
-        return self.inspector.value
+        self.selected = nid
+        return self.inspector
 
     def step_to(self, k: int) -> str:
         """Move the backward stepper to step ``k`` (0: before backward); returns the card."""
-        self.slider.value = max(0, min(int(k), self.slider.max))
-        return self.step_card.value
+        self.step = max(0, min(int(k), self.step_max))
+        return self.step_card
 
     @property
     def steps(self) -> list[panels.FlatStep]:
@@ -301,11 +295,12 @@ class Explorer(W.VBox):
         bundle = dict(self._recording.drawing()._repr_mimebundle_())
         return bundle
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        data = super()._repr_mimebundle_(**kwargs) or {}
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        bundle = super()._repr_mimebundle_(**kwargs) or ({}, {})
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
         data = dict(data)
         data.update(self._static_bundle())
-        return data
+        return data, dict(meta)
 
     def __repr__(self) -> str:
         g = self.graph
@@ -319,4 +314,4 @@ def explorer_for(recording: Recording, **kwargs: Any) -> Explorer:
     return Explorer(recording, **kwargs)
 
 
-__all__ = ["Explorer", "GraphCanvas", "drawing", "explorer_for"]
+__all__ = ["RANKDIRS", "TOGGLES", "Explorer", "GraphCanvas", "drawing", "explorer_for"]
