@@ -428,11 +428,24 @@ def test_step_opens_the_stepper(ip):
     assert "MeanBackward0" in ex.step_card
 
 
-def test_one_explorer_per_cell_updated_in_place(ip):
+def test_one_explorer_per_cell_updated_in_place(ip, monkeypatch):
+    import comm
+    from comm.base_comm import BaseComm
+
+    sent: list[str] = []
+
+    class Recorded(BaseComm):  # what would go to the front end
+        def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+            sent.append(msg_type)
+
+    monkeypatch.setattr(comm, "create_comm", lambda **kw: Recorded(**kw))
     r1, c1 = run(ip, "%%autograd --out r1\n" + SEED, cell_id="cell-A")
     ex = ip.user_ns["r1"].explorer
+    assert sent == ["comm_open", "comm_open"]  # its layout, then the explorer, shown at once
+    sent.clear()
     r2, c2 = run(ip, "%%autograd --out r2\nz = (x * 5).sum()\nz.backward()", cell_id="cell-A")
     assert ip.user_ns["r2"].explorer is ex  # the same widget (and model), new content
+    assert sent == ["comm_msg"]  # in one message
     assert bundles(c2, WIDGET)[0][WIDGET]["model_id"] == ex.model_id
     assert "SumBackward0" in ex.canvas.svg and "MeanBackward0" not in ex.canvas.svg
     r3, c3 = run(ip, "%%autograd --out r3\n" + SEED, cell_id="cell-B")

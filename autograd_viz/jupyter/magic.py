@@ -202,9 +202,8 @@ class AutogradMagics(Magics):
         explorer = self._explorers.pop(cell_id, None) if cell_id else None
         if explorer is not None and getattr(explorer, "comm", None) is not None:
             explorer.update(recording, step=step)
-        else:
-            explorer = Explorer()
-            explorer.update(recording, step=step)
+        else:  # (its comm opens with the recording shown: one message)
+            explorer = Explorer(recording, step=step)
         if cell_id:
             self._explorers[cell_id] = explorer
             while len(self._explorers) > max(self.max_explorers, 1):
