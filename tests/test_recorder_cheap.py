@@ -3,6 +3,7 @@ events, one-element float values kept as Python floats, a flat log. What the gra
 must not depend on it."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import autograd_viz as av
@@ -333,6 +334,24 @@ def test_a_transposed_large_grad_is_summarised_from_the_grad_it_rearranges():
     assert (got.stats.min, got.stats.max) == (own.stats.min, own.stats.max)
     assert got.stats.mean == pytest.approx(own.stats.mean, rel=1e-12, abs=1e-15)
     assert got.stats.std == pytest.approx(own.stats.std, rel=1e-12)
+
+
+def test_rearranges_takes_only_views_that_hold_each_element_once():
+    """A transposed, reshaped or permuted view of a C-contiguous array holds each of its
+    elements once (and starts where it starts); reversed, sliced, strided or broadcast
+    views do not, nor does a view of another array."""
+    from autograd_viz.viz.preview import rearranges
+
+    b = np.arange(24.0, dtype=np.float32)
+    m = b.reshape(4, 6)
+    assert m.base is b
+    for v in (m, m.T, b.reshape(2, 3, 4).transpose(2, 0, 1), b.reshape(1, 24, 1)):
+        assert rearranges(v, b), v.strides
+    bad = (b[::-1], b[1:], b[::2], m[:, ::-1], m[::-1].T, m[:, :3],
+           np.broadcast_to(b[:1], (24,)), np.arange(24.0, dtype=np.float32)[:],
+           b.view(np.int32))
+    for v in bad:
+        assert not rearranges(v, b), v.strides
 
 
 def test_a_custom_backward_that_writes_then_transposes_shows_what_it_wrote():

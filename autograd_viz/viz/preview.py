@@ -128,13 +128,15 @@ def _edges(data: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[bool, ...]]:
 
 
 def rearranges(d: np.ndarray, b: np.ndarray) -> bool:
-    """Whether view ``d`` of C-contiguous array ``b`` holds each of ``b``'s elements once:
-    a reshape or a permutation of axes (``b.T``), as the backward of ``t()``, ``transpose``,
-    ``permute`` and ``view`` hands a grad on."""
-    if d.size != b.size or d.dtype != b.dtype or not b.flags.c_contiguous \
-            or d.ctypes.data != b.ctypes.data:
+    """Whether view ``d`` of C-contiguous array ``b`` (``d.base is b``) holds each of
+    ``b``'s elements once: a reshape or a permutation of axes (``b.T``), as the backward of
+    ``t()``, ``transpose``, ``permute`` and ``view`` hands a grad on."""
+    if d.base is not b or d.size != b.size or d.dtype != b.dtype or not b.flags.c_contiguous:
         return False
-    step = d.itemsize  # (the axes, by stride, must tile the memory from its start)
+    # the axes, by stride, must tile the memory from its start: positive strides that tile
+    # b.nbytes bytes span all of b, so d (which lies within b) starts where b starts (no
+    # need to read the addresses: ``ndarray.ctypes`` costs more than the rest together)
+    step = d.itemsize
     for stride, n in sorted((st, n) for st, n in zip(d.strides, d.shape) if n > 1):
         if stride != step:
             return False
