@@ -121,8 +121,13 @@ def test_explorer_in_jupyterlab(open_notebook, screenshot):
                                                                         "MulBackward0")
 
     # -- play steps the slider on its own; stop goes back to before backward -------------
-    main.locator(".agv-play button").first.click()  # play
+    play = main.locator(".agv-play button").first
+    play.click()  # play
+    expect(play).to_have_attribute("aria-label", "pause")
     expect(current).not_to_have_attribute("data-name", "MulBackward0")
+    play.click()  # pause: the step stays where it is
+    expect(play).to_have_attribute("aria-label", "play backward")
+    expect(current).to_have_count(1)
     main.locator(".agv-play button").nth(1).click()  # stop: back to "before backward"
     expect(step_card).to_contain_text("replay backward")
     expect(canvas.locator("g.agv-node.agv-step")).to_have_count(0)

@@ -543,6 +543,7 @@ function renderExplorer(model, root) {
     timer = null;
     bPlay.textContent = "▶";
     bPlay.title = "play backward";
+    bPlay.setAttribute("aria-label", bPlay.title);
   };
   const tick = () => {
     const max = model.get("step_max") || 0;
@@ -557,6 +558,7 @@ function renderExplorer(model, root) {
     if ((model.get("step") || 0) >= (model.get("step_max") || 0)) setStep(0);
     bPlay.textContent = "❚❚";
     bPlay.title = "pause";
+    bPlay.setAttribute("aria-label", bPlay.title);
     timer = setInterval(tick, 1100);
     tick();
   });
