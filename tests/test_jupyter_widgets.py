@@ -464,3 +464,37 @@ def test_explorer_of_a_recorded_loop_draws_first_and_last_iterations(sent):
     middle = next(k for k, f in enumerate(ex.steps, 1) if f.run.id == "run5")
     ex.step_to(middle)
     assert ex.canvas.step_node == s.id
+
+
+def test_work_is_done_while_graphviz_lays_out(sent, monkeypatch):
+    """``start_layout`` starts both layouts and makes the saved output's text without
+    waiting for an SVG; the explorer fills its panels before it waits for the canvas's."""
+    import importlib
+
+    from autograd_viz.jupyter.widgets import explorer as explorer_mod
+
+    draw_mod = importlib.import_module("autograd_viz.viz.draw")
+    calls = []
+    real_text, real_svg = draw_mod.to_text, draw_mod.Drawing.svg
+    monkeypatch.setattr(draw_mod, "to_text", lambda g: calls.append("text") or real_text(g))
+    monkeypatch.setattr(draw_mod.Drawing, "svg",
+                        lambda self: calls.append("svg") or real_svg(self))
+    rec = record_seed()
+    explorer_mod.start_layout(rec)
+    assert calls == ["text"]
+
+    seen = {}
+    real_render = explorer_mod.render_svgs
+
+    def render(drawings):
+        seen.update(card=ex.step_card, inspector=ex.inspector, names=dict(ex.names),
+                    svg=ex.svg)
+        return real_render(drawings)
+
+    monkeypatch.setattr(explorer_mod, "render_svgs", render)
+    ex = Explorer()
+    ex.update(rec)
+    assert "replay backward" in seen["card"] and "Click a node" in seen["inspector"]
+    assert seen["names"] and seen["svg"] == ""  # panels first, then the wait for the SVG
+    assert "MeanBackward0" in ex.svg
+    assert rec.drawing()._repr_mimebundle_()["text/plain"] == real_text(rec.graph)

@@ -217,10 +217,15 @@ class Drawing:
         _remember((exe, self.source), svg)
         return svg
 
-    def text(self) -> str:
-        """The text rendering (with the reason first, when SVG is unavailable)."""
+    def prepare_text(self) -> None:
+        """Make the text rendering now without waiting for the SVG (work to do while
+        Graphviz lays the drawing out, after :meth:`start`)."""
         if self._text is None:
             self._text = to_text(self.graph)
+
+    def text(self) -> str:
+        """The text rendering (with the reason first, when SVG is unavailable)."""
+        self.prepare_text()
         body = self._text
         if self.svg() is None and self._problem:
             return self._problem + "\n" + body

@@ -56,9 +56,12 @@ def drawings_of(rec: Recording) -> tuple[Drawing, Drawing]:
 def start_layout(rec: Recording) -> None:
     """Have Graphviz start laying out ``rec``'s two drawings now, in long-lived ``dot``
     processes, while the explorer is built (``%%autograd`` calls this first); the explorer
-    reads them when it renders. No thread: ``dot`` works in its own processes."""
-    for d in drawings_of(rec):
-        d.start()
+    reads them when it renders. No thread: ``dot`` works in its own processes. Meanwhile
+    the text of the cell's saved output is made (``text/plain`` beside the static SVG)."""
+    canvas, full = drawings_of(rec)
+    canvas.start()
+    full.start()
+    full.prepare_text()
 
 
 class Explorer(GraphCanvas):
@@ -155,27 +158,20 @@ class Explorer(GraphCanvas):
             names = [t.name for t in g.tensors if t.name and t.role == "leaf"]
             self.header = panels.header_html(g, names=names)
             self.timeline = panels.timeline_html(g)
-            self._render()
+            self._use_drawing()  # (Graphviz lays it out meanwhile: the panels first)
             self._show_step(self.step)
             self.inspector = panels.inspector_html(g, None)
+            self._show_svg()
 
-    def _render(self, static_too: bool = True) -> None:
+    def _use_drawing(self) -> None:
+        """Take the recording's drawing for the canvas (which node each summary hides, the
+        names of the drawn nodes) and have Graphviz start laying it out, without waiting
+        (``start_layout`` may have started it already)."""
         rec = self._recording
         if rec is None:
             return
-        # before the explorer is displayed both are laid out at once (or were started by
-        # ``start_layout``); after a toggle only the canvas changes (the static one is laid
-        # out if the explorer is displayed again)
-        d, full = drawings_of(rec)
-        render_svgs([d, full] if static_too else [d])
-        svg = d.svg()
-        if svg is None:  # no Graphviz: show the text rendering instead
-            import html
-
-            svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="40">'
-                   '<text x="8" y="24" font-size="12">' + html.escape(d.text().split("\n")[0])
-                   + "</text></svg>")
-        self._svg = svg
+        d, _ = drawings_of(rec)
+        d.start()
         self._drawing = d
         busy, self._busy = self._busy, True
         try:
@@ -189,6 +185,23 @@ class Explorer(GraphCanvas):
         self.names = {
             n: ops[n].name if n in ops else tensors[n].name or n
             for n in d.body.drawn if n in ops or n in tensors}
+
+    def _show_svg(self, static_too: bool = True) -> None:
+        """Wait for the canvas's SVG and show it. Before the explorer is displayed both
+        drawings are laid out at once; after a toggle only the canvas changes (the static
+        one is laid out if the explorer is displayed again)."""
+        rec, d = self._recording, self._drawing
+        if rec is None or d is None:
+            return
+        render_svgs([d, drawings_of(rec)[1]] if static_too else [d])
+        svg = d.svg()
+        if svg is None:  # no Graphviz: show the text rendering instead
+            import html
+
+            svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="40">'
+                   '<text x="8" y="24" font-size="12">' + html.escape(d.text().split("\n")[0])
+                   + "</text></svg>")
+        self._svg = svg
         self.svg = svg
 
     # ------------------------------------------------------------------ events
@@ -207,8 +220,9 @@ class Explorer(GraphCanvas):
         rec.options = new
         rec._drawing = None
         with self.hold_sync():
-            self._render(static_too=False)
+            self._use_drawing()
             self._show_step(self.step)  # what is collapsed may have changed
+            self._show_svg(static_too=False)
 
     def _on_select(self, change: dict) -> None:
         g = self.graph
