@@ -96,7 +96,6 @@ class Explorer(GraphCanvas):
         self._recording: Recording | None = None
         self._steps: Sequence[panels.FlatStep] = ()
         self._drawing: Any = None  # the canvas's Drawing: which summary hides which node
-        self._svg = ""
         self._busy = False
         self._unopened = True  # (see open)
         super().__init__(**kwargs)
@@ -147,7 +146,6 @@ class Explorer(GraphCanvas):
             self._busy = True
             try:
                 self.show = {key: bool(getattr(opts, key)) for key, _, _ in TOGGLES}
-                self.rankdir = opts.rankdir if opts.rankdir in _RANKDIR_VALUES else "BT"
                 n = len(self._steps)
                 # (max before value: the front end's slider never clamps the value)
                 self.step_max = n
@@ -201,7 +199,6 @@ class Explorer(GraphCanvas):
             svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="40">'
                    '<text x="8" y="24" font-size="12">' + html.escape(d.text().split("\n")[0])
                    + "</text></svg>")
-        self._svg = svg
         self.svg = svg
 
     # ------------------------------------------------------------------ events
