@@ -60,14 +60,19 @@ def test_groups_take_each_copy_once_by_shape_and_dtype():
     assert [[id(x) for x in g] for g in gs] == [[id(a), id(b)]]
 
 
+def _mlp(classes: int):
+    """A seeded 20-32-``classes`` MLP, its SGD and a batch of 64 with targets."""
+    av.manual_seed(0)
+    model = av.nn.Sequential(av.nn.Linear(20, 32), av.nn.ReLU(), av.nn.Linear(32, classes))
+    opt = av.optim.SGD(model.parameters(), lr=0.1)
+    return model, opt, av.randn(64, 20), av.randint(0, classes, (64,))
+
+
 def test_a_recorded_training_loop_shows_the_same_summaries_as_one_by_one(monkeypatch):
     """The recorder summarises its copies in bulk before a replay; the graph must be the
     same as when every copy is summarised alone (bulk switched off)."""
     def run():
-        av.manual_seed(0)
-        model = av.nn.Sequential(av.nn.Linear(20, 32), av.nn.ReLU(), av.nn.Linear(32, 3))
-        opt = av.optim.SGD(model.parameters(), lr=0.1)
-        x, y = av.randn(64, 20), av.randint(0, 3, (64,))
+        model, opt, x, y = _mlp(3)
         with viz.record() as rec:
             for _ in range(4):
                 opt.zero_grad()
@@ -119,10 +124,7 @@ def test_every_large_copy_of_a_recorded_loop_is_summarised_in_bulk(monkeypatch):
     loop whose shapes recur, none is left to be summarised alone."""
     from autograd_viz.viz import preview
 
-    av.manual_seed(0)
-    model = av.nn.Sequential(av.nn.Linear(20, 32), av.nn.ReLU(), av.nn.Linear(32, 4))
-    opt = av.optim.SGD(model.parameters(), lr=0.1)
-    x, y = av.randn(64, 20), av.randint(0, 4, (64,))
+    model, opt, x, y = _mlp(4)
     with viz.record() as rec:
         for i in range(4):
             opt.zero_grad(set_to_none=bool(i % 2))
