@@ -217,6 +217,9 @@ def test_toggles_rerender_the_svg(sent):
     svg = ex.canvas.svg
     click(ex, rankdir="LR", show=dict(ex.show))  # nothing changed: nothing laid out again
     assert ex.canvas.svg is svg
+    click(ex, rankdir="sideways", show={"grad": False})  # odd input: only what is valid
+    assert rec.options.rankdir == "LR" and rec.options.grad is False
+    assert (rec.options.data, rec.options.saved, rec.options.shape) == (False, True, True)
     # after a toggle only the canvas is laid out; the static bundle, when it is asked for
     # again, follows the options too
     assert rec.drawing()._svg is None
