@@ -305,3 +305,112 @@ def test_dropout_on_cuda_keeps_p_and_scales():
     np.testing.assert_allclose(host(y)[kept], 1 / 0.75)
     y.sum().backward()
     np.testing.assert_array_equal(host(x.grad) != 0, kept)
+
+
+# --------------------------------------------------------------------------- fused kernels
+
+
+def test_cross_entropy_on_cuda_checks_the_targets_of_each_new_version():
+    """The largest class index is read from the GPU once per target tensor, not once per
+    step; every write to the targets (or new data) has them checked again, with the CPU's
+    error."""
+    x = av.randn(4, 3, device="cuda", requires_grad=True)
+    t = av.tensor([0, 2, 1, 2], device="cuda")
+    c = F.cross_entropy(x.detach().cpu(), t.cpu())
+    for _ in range(2):
+        loss = F.cross_entropy(x, t)
+        assert abs(loss.item() - c.item()) < 1e-6
+    t[1] = 3
+    with pytest.raises(IndexError, match=r"^Target 3 is out of bounds\.$"):
+        F.cross_entropy(x, t)
+    t[1] = -1
+    with pytest.raises(IndexError, match=r"^Target -1 is out of bounds\.$"):
+        F.nll_loss(x.log_softmax(1), t)
+    t[1] = 1
+    assert F.nll_loss(x.log_softmax(1), t).grad_fn.name() == "NllLossBackward0"
+    t.data = av.tensor([0, 1, 5, 2], device="cuda")
+    with pytest.raises(IndexError, match=r"^Target 5 is out of bounds\.$"):
+        F.cross_entropy(x, t)
+
+
+def test_a_target_written_behind_autograd_viz_gives_nan_not_a_stray_read():
+    """Only a write that bypasses the version counter (here the private array) can outdate
+    the check: the loss and that row's gradient are NaN, the other rows are right."""
+    x = av.randn(4, 3, device="cuda", dtype=av.float64, requires_grad=True)
+    t = av.tensor([0, 2, 1, 2], device="cuda")
+    F.cross_entropy(x, t)
+    t._data[2] = 7
+    loss = F.cross_entropy(x, t)
+    loss.backward()
+    assert np.isnan(loss.item())
+    g = host(x.grad)
+    assert np.isnan(g[2]).all() and np.isfinite(np.delete(g, 2, axis=0)).all()
+    xc = x.detach().cpu().requires_grad_()
+    F.cross_entropy(xc, av.tensor([0, 2, 1, 2])).backward()
+    np.testing.assert_allclose(np.delete(g, 2, axis=0), np.delete(host(xc.grad), 2, axis=0),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(5, 1), (7, 33), (3, 1000), (2, 3, 700)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_log_softmax_along_rows_on_cuda_matches_cpu(shape, dtype):
+    """The one-kernel-per-row (log-)softmax and its backward, with rows wider than a warp
+    and a block, NaN and infinities, against the CPU; and along another axis."""
+    rng = np.random.default_rng(sum(shape))
+    a = rng.standard_normal(shape) * 5
+    flat = a.reshape(-1, shape[-1])
+    flat[0, -1] = np.nan
+    if len(flat) > 2:
+        flat[1, :] = -np.inf
+        flat[2, 0] = np.inf
+    g = rng.standard_normal(shape)
+    rtol, atol = (1e-12, 1e-12) if dtype == "float64" else (2e-5, 1e-5)
+    for dim in (-1, 0):
+        outs = []
+        for dev in ("cpu", "cuda"):
+            x = av.tensor(a, dtype=getattr(av, dtype), device=dev, requires_grad=True)
+            y = x.log_softmax(dim)
+            y.backward(av.tensor(g, dtype=getattr(av, dtype), device=dev))
+            outs.append((host(y), host(x.grad), y.grad_fn.name()))
+        (cy, cg, cn), (gy, gg, gn) = outs
+        assert gn == cn == "LogSoftmaxBackward0"
+        np.testing.assert_allclose(gy, cy, rtol=rtol, atol=atol, err_msg=f"dim {dim}")
+        np.testing.assert_allclose(gg, cg, rtol=rtol, atol=atol, err_msg=f"dim {dim}")
+
+
+@pytest.mark.parametrize("shape,bias", [((128, 256), (256,)), ((3, 5, 7), (5, 7)),
+                                        ((9000, 3), (3,)), ((70, 1), (1,))])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_bias_gradients_on_cuda_match_cpu(shape, bias, dtype):
+    """A broadcast bias's gradient (summed over the leading axes in one kernel up to 8192
+    rows, by CuPy's reduction beyond) against the CPU."""
+    rng = np.random.default_rng(len(shape))
+    xs, bs, gs = (rng.standard_normal(s) for s in (shape, bias, shape))
+    grads = []
+    for dev in ("cpu", "cuda"):
+        dt = getattr(av, dtype)
+        b = av.tensor(bs, dtype=dt, device=dev, requires_grad=True)
+        (av.tensor(xs, dtype=dt, device=dev) + b).backward(av.tensor(gs, dtype=dt, device=dev))
+        assert b.grad.dtype == dt and tuple(b.grad.shape) == bias
+        grads.append(host(b.grad))
+    rtol, atol = (1e-12, 1e-12) if dtype == "float64" else (1e-5, 1e-3)
+    np.testing.assert_allclose(grads[1], grads[0], rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_on_cuda_gives_contiguous_results_and_grads_like_cpu(groups):
+    """One group runs as single matrix products on the GPU (the batch side by side): the
+    same values, a contiguous result and all three gradients."""
+    rng = np.random.default_rng(groups)
+    xs, ws, bs = rng.standard_normal((3, 4, 9, 8)), \
+        rng.standard_normal((6, 4 // groups, 3, 3)), rng.standard_normal(6)
+    res = []
+    for dev in ("cpu", "cuda"):
+        x, w, b = (av.tensor(a, device=dev, requires_grad=True) for a in (xs, ws, bs))
+        y = F.conv2d(x, w, b, stride=2, padding=1, groups=groups)
+        assert y.is_contiguous() and y.grad_fn.name() == "ConvolutionBackward0"
+        (y * av.tensor(np.linspace(-1, 1, y.numel()).reshape(tuple(y.shape)), device=dev)) \
+            .sum().backward()
+        res.append([host(y), host(x.grad), host(w.grad), host(b.grad)])
+    for what, c, g in zip(("output", "input grad", "weight grad", "bias grad"), *res):
+        np.testing.assert_allclose(g, c, rtol=1e-10, atol=1e-12, err_msg=what)

@@ -37,6 +37,7 @@ from ._ops.loss import (
     MseLossBackward0,
     NllLoss2DBackward0,
     NllLossBackward0,
+    classes_checked,
     target_dtype_ok,
 )
 from ._ops.norm import batch_norm, layer_norm
@@ -293,7 +294,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
         _check_weight(weight, n_classes)
         _check_target_dtype(target)
         return _apply(NllLossBackward0, (input,), target=target._data, weight=w,
-                      ignore_index=ignore_index, reduction=reduction)
+                      ignore_index=ignore_index, reduction=reduction,
+                      checked=w is None and input.ndim == 2
+                      and classes_checked(target, n_classes))
     if input.ndim == 4:
         if target.ndim != 3:
             raise RuntimeError("only batches of spatial targets supported (3D tensors) but got "
@@ -334,7 +337,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if td.ndim == 1 and input._data.ndim == 2 \
                 and td.shape[0] == input._data.shape[0] and td.dtype in _TARGET_DTYPES:
             return _apply(NllLossBackward0, (input.log_softmax(1),), target=td, weight=None,
-                          ignore_index=ignore_index, reduction=reduction)
+                          ignore_index=ignore_index, reduction=reduction,
+                          checked=classes_checked(target, input._data.shape[1]))
     reduction = _legacy_reduction(size_average, reduce, reduction)
     check_reduction(reduction)
     class_dim = 0 if input.ndim == 1 else 1

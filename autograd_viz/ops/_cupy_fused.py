@@ -12,6 +12,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 from .. import _backend as B
 
 _OPTS = ("--fmad=false",)
@@ -37,12 +39,21 @@ def _k() -> Any:
         # its backward: ``g - exp(r) * sum(g)``
         log_softmax_grad = ew("T g, T r, T s", "T o", "o = g - exp(r) * s",
                               "av_log_softmax_grad", options=_OPTS)
-        # nll_loss (N, C) without weights, from the flat indices ``idx`` of the targets:
-        # ``-x.take(idx)``, and the gradient: ``v * g`` at the targets, zero elsewhere
-        nll_pick = ew("raw T x, int64 idx", "T y", "y = -x[idx]", "av_nll_pick",
+        # a mean with a given count (nll_loss): ``x.sum() / d``
+        sum_div = red("T x, T d", "T y", "x", "a + b", "y = a / d", "0", "av_sum_div",
                       options=_OPTS)
-        nll_grad = ew("raw int64 idx, T v, T g, int64 c", "T o",
-                      "o = ((long long)i == idx[i / c]) ? v * g : (T)0", "av_nll_grad",
+        # nll_loss (N, C) without weights: the flat indices ``idx`` of the targets ``t``
+        # and ``-x.take(idx)``; then the gradient, ``v * g`` at the targets and zero
+        # elsewhere. A target outside [0, C) (checked by the caller, so only one written
+        # behind autograd_viz's back) reads nothing: NaN loss, index -1, a NaN grad row.
+        nll_pick = ew("raw T x, I t, int64 c", "T y, int64 idx", """
+            long long k = (long long)t;
+            bool ok = k >= 0 && k < c;
+            idx = ok ? (long long)i * c + k : -1;
+            y = ok ? -x[idx] : (T)nan("");""", "av_nll_pick", options=_OPTS)
+        nll_grad = ew("raw int64 idx, T v, T g, int64 c", "T o", """
+            long long k = idx[i / c];
+            o = k < 0 ? (T)nan("") : ((long long)i == k) ? v * g : (T)0;""", "av_nll_grad",
                       options=_OPTS)
         # max pooling over (N*C, H, W) planes: the maximum of each window and its kernel
         # offset, by the rule of pooling.maxpool_offsets (a larger value or a NaN takes
@@ -106,18 +117,128 @@ def relu_grad(g: Any, r: Any) -> Any:
 
 
 def log_softmax(a: Any, dim: int) -> Any:
+    f = _row_kernel("av_log_softmax_rows", a, dim)
+    if f is not None:
+        return _by_rows(f, a, a)
     k = _k()
     m = a.max(axis=dim, keepdims=True)
     return k.log_softmax(a, m, k.sum_exp(a, m, axis=dim, keepdims=True))
 
 
 def log_softmax_grad(g: Any, r: Any, dim: int) -> Any:
+    f = _row_kernel("av_log_softmax_grad_rows", g, dim)
+    if f is not None and r.flags.c_contiguous and r.shape == g.shape:
+        return _by_rows(f, g, g, r)
     return _k().log_softmax_grad(g, r, g.sum(axis=(dim,), keepdims=True, dtype=g.dtype))
 
 
-def nll_pick(x: Any, idx: Any) -> Any:
-    """``-x.take(idx)`` for a C-contiguous ``x`` and int64 flat indices."""
-    return _k().nll_pick(x, idx)
+# Along the last axis of a C-contiguous array, the (log-)softmax steps run as one kernel, a
+# block of threads to a row: the three (two for the backward) launches of the kernels above
+# cost ~60 µs of host time where this one costs ~15 (``benchmarks/OPTIMISATIONS.md``). The
+# same formulas: ``m = max`` (NaN wins), ``s = sum(exp(x - m))``, ``(x - m) - log(s)``; and
+# ``g - exp(r) * sum(g)``; the sums are taken in another order than CuPy's reduction.
+_ROWS = r"""
+template <typename T> __device__ T av_max(T a, T b) { return (b > a || b != b) ? b : a; }
+__device__ float av_exp(float v) { return expf(v); }
+__device__ double av_exp(double v) { return exp(v); }
+__device__ float av_log(float v) { return logf(v); }
+__device__ double av_log(double v) { return log(v); }
+
+// the maximum (MAX) or the sum of one value per thread of the block, in every thread
+template <typename T, bool MAX> __device__ T av_block(T v, T* part) {
+    for (int o = 16; o > 0; o >>= 1) {
+        T w = __shfl_xor_sync(0xffffffffu, v, o);
+        v = MAX ? av_max(v, w) : v + w;
+    }
+    int nw = blockDim.x >> 5;
+    if (nw == 1) return v;
+    __syncthreads();  // (the previous call's partial results have been read)
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
+    __syncthreads();
+    v = part[0];
+    for (int k = 1; k < nw; k++) v = MAX ? av_max(v, part[k]) : v + part[k];
+    return v;
+}
+
+template <typename T> __global__ void av_log_softmax_rows(const T* x, T* y, int cols) {
+    __shared__ T part[32];
+    long long base = (long long)blockIdx.x * cols;
+    T m = x[base];
+    for (int j = threadIdx.x; j < cols; j += blockDim.x) m = av_max(m, x[base + j]);
+    m = av_block<T, true>(m, part);
+    T s = 0;
+    for (int j = threadIdx.x; j < cols; j += blockDim.x) s += av_exp(x[base + j] - m);
+    T ls = av_log(av_block<T, false>(s, part));
+    for (int j = threadIdx.x; j < cols; j += blockDim.x) y[base + j] = (x[base + j] - m) - ls;
+}
+
+// the sums of the columns of a (rows, cols) array: a block of 32 x 8 threads for 32
+// columns, each thread summing every 8th row, then its column's 8 partial sums in order
+template <typename T> __global__ void av_sum_cols(const T* g, T* out, int rows, int cols) {
+    __shared__ T part[8][33];
+    int j = blockIdx.x * 32 + threadIdx.x;
+    T s = 0;
+    if (j < cols)
+        for (int i = threadIdx.y; i < rows; i += 8) s += g[(long long)i * cols + j];
+    part[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && j < cols) {
+        for (int k = 1; k < 8; k++) s += part[k][threadIdx.x];
+        out[j] = s;
+    }
+}
+
+template <typename T>
+__global__ void av_log_softmax_grad_rows(const T* g, T* o, const T* r, int cols) {
+    __shared__ T part[32];
+    long long base = (long long)blockIdx.x * cols;
+    T s = 0;
+    for (int j = threadIdx.x; j < cols; j += blockDim.x) s += g[base + j];
+    s = av_block<T, false>(s, part);
+    for (int j = threadIdx.x; j < cols; j += blockDim.x)
+        o[base + j] = g[base + j] - av_exp(r[base + j]) * s;
+}
+"""
+_ROW_TYPES = {"float32": "float", "float64": "double"}
+
+
+@cache
+def _rows_module() -> Any:
+    names = [f"{k}<{t}>" for k in ("av_log_softmax_rows", "av_log_softmax_grad_rows",
+                                   "av_sum_cols") for t in _ROW_TYPES.values()]
+    return B._import_cupy().RawModule(code=_ROWS, options=_OPTS, name_expressions=names)
+
+
+def _row_kernel(name: str, a: Any, dim: int) -> Any:
+    """The row kernel ``name`` for ``a``'s dtype, or None where it does not apply (not along
+    the last axis of a C-contiguous float32/float64 array with rows of < 2**31)."""
+    t = _ROW_TYPES.get(a.dtype.name)
+    if t is None or dim % a.ndim != a.ndim - 1 or not a.flags.c_contiguous or a.size == 0 \
+            or a.shape[-1] >= 1 << 31 or a.size // a.shape[-1] >= 1 << 31:
+        return None
+    return _row_fn(name, t)
+
+
+@cache
+def _row_fn(name: str, t: str) -> Any:
+    return _rows_module().get_function(f"{name}<{t}>")
+
+
+def _by_rows(f: Any, like: Any, *arrays: Any) -> Any:
+    """A new array like ``like`` from row kernel ``f`` (args: the first array, the result,
+    the others, the row length)."""
+    cp = B._import_cupy()
+    out = cp.empty_like(like)
+    cols = like.shape[-1]
+    threads = min(256, max(32, 1 << (cols - 1).bit_length()))
+    f((like.size // cols,), (threads,), (arrays[0], out, *arrays[1:], np.int32(cols)))
+    return out
+
+
+def nll_pick(x: Any, target: Any) -> tuple[Any, Any]:
+    """(``-x.take(idx)``, ``idx``) for a C-contiguous (N, C) ``x`` and its N class indices
+    ``target``, with ``idx`` the flat indices of the targets (a new array): one kernel."""
+    return _k().nll_pick(x, target, x.shape[1])
 
 
 def nll_grad(idx: Any, val: Any, g: Any, shape: tuple) -> Any:
@@ -125,3 +246,31 @@ def nll_grad(idx: Any, val: Any, g: Any, shape: tuple) -> Any:
     ``g`` 0-d, or (N, 1))."""
     out = B._import_cupy().empty(shape, dtype=g.dtype)
     return _k().nll_grad(idx, g.dtype.type(val), g, shape[1], out)
+
+
+#: The most rows ``sum_leading`` sums (each thread adds up at most 1/8 of them in turn;
+#: CuPy's reduction spreads longer columns over more threads).
+SUM_COLS_MAX_ROWS = 8192
+
+
+def sum_leading(g: Any, lead: int) -> Any:
+    """``g.sum(axis=range(lead), dtype=g.dtype)`` (a bias's gradient) in one kernel: the
+    columns of a C-contiguous float32/float64 ``g`` seen as (rows, cols). None where that
+    does not apply (other layouts or dtypes, more than ``SUM_COLS_MAX_ROWS`` rows)."""
+    t = _ROW_TYPES.get(g.dtype.name)
+    shape = g.shape[lead:]
+    cols = 1
+    for s in shape:
+        cols *= s
+    if t is None or not g.flags.c_contiguous or not cols or not 0 < g.size // cols \
+            <= SUM_COLS_MAX_ROWS or cols >= 1 << 31:
+        return None
+    out = B._import_cupy().empty(shape, dtype=g.dtype)
+    _row_fn("av_sum_cols", t)(((cols + 31) // 32,), (32, 8),
+                              (g, out, np.int32(g.size // cols), np.int32(cols)))
+    return out
+
+
+def sum_div(a: Any, d: Any) -> Any:
+    """``a.sum() / d`` (a 0-d array) in one kernel, for a scalar ``d`` of a's dtype."""
+    return _k().sum_div(a, d)

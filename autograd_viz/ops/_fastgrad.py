@@ -91,8 +91,9 @@ def sum_to(g: Any, shape: tuple, dt: Any) -> Any:
         axes = tuple(range(lead)) + tuple(
             i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
         if shape and len(axes) == lead:  # (a bias: leading axes only, summed straight to
-            g = g.sum(axis=axes, dtype=g.dtype)  # ``shape``: an array of its own, which
-        else:                                    # ``.grad`` can take over without a copy)
+            s = None if type(g) is np.ndarray else _cupy_fused.sum_leading(g, lead)
+            g = g.sum(axis=axes, dtype=g.dtype) if s is None else s  # ``shape``: an array
+        else:                              # of its own, which ``.grad`` can take over as is)
             if axes:
                 g = g.sum(axis=axes, keepdims=True, dtype=g.dtype)
             if lead or g.shape != shape:

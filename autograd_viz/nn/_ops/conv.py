@@ -23,6 +23,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
+
 from ...autograd.function import Op
 from ...ops._core import apply
 from ...ops._fastgrad import saved_arrays, tensor_level
@@ -50,12 +52,33 @@ def _im2col(xpad: Any, kernel: tuple, p: ConvParams, out_hw: tuple | None = None
     return cols.reshape(n, g, (c // g) * kh * kw, ho * wo), (ho, wo)
 
 
+def _one_product(a: Any, p: ConvParams) -> bool:
+    """Whether the convolutions of ``a`` run as single 2-D matrix products (CuPy, one group):
+    on the GPU a batched product costs ~10x the host time of a plain one."""
+    return p.groups == 1 and type(a) is not np.ndarray
+
+
+def _im2col_2d(xpad: Any, kernel: tuple, p: ConvParams, out_hw: tuple | None = None) -> Any:
+    """(C*kh*kw, N*Ho*Wo) patches of an already padded input (one copy): the patch matrix of
+    the whole batch side by side, for one group."""
+    n, c = xpad.shape[:2]
+    win = windows(xpad, kernel, p.stride, p.dilation, out_hw)  # (N, C, Ho, Wo, kh, kw)
+    ho, wo = win.shape[2:4]
+    cols = win.transpose(1, 4, 5, 0, 2, 3).reshape(c * kernel[0] * kernel[1], n * ho * wo)
+    return cols, (ho, wo)
+
+
 def _corr(xpad: Any, w: Any, p: ConvParams) -> tuple[Any, Any]:
     """Cross-correlation of a padded input with ``w`` (O, Cg, kh, kw): (N, O, Ho, Wo), and
-    the patch matrix it used."""
+    the patch matrix it used (2-D where ``_one_product``; then the result is a transposed
+    view, which the caller copies)."""
     n = xpad.shape[0]
     o, _, kh, kw = w.shape
     g = p.groups
+    if _one_product(xpad, p):
+        cols, (ho, wo) = _im2col_2d(xpad, (kh, kw), p)
+        out = w.reshape(o, -1) @ cols  # (O, K) @ (K, N*P)
+        return out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3), cols
     cols, (ho, wo) = _im2col(xpad, (kh, kw), p)
     # (G, O/G, K) @ (N, G, K, P) -> (N, G, O/G, P): already NCHW
     out = w.reshape(g, o // g, -1) @ cols
@@ -64,7 +87,8 @@ def _corr(xpad: Any, w: Any, p: ConvParams) -> tuple[Any, Any]:
 
 def conv_forward(x: Any, w: Any, p: ConvParams) -> Any:
     """``C(x, w)`` on arrays."""
-    return _corr(pad2d(x, p.pads), w, p)[0]
+    out = _corr(pad2d(x, p.pads), w, p)[0]
+    return xp_of(out).ascontiguousarray(out)
 
 
 def conv_input_grad(g: Any, w: Any, x_hw: tuple, p: ConvParams) -> Any:
@@ -99,6 +123,12 @@ def conv_weight_grad(x: Any, g: Any, w_shape: tuple, p: ConvParams,
     n = x.shape[0]
     gr = p.groups
     ho, wo = g.shape[2:]
+    if _one_product(x, p):
+        if cols is None:
+            cols, _ = _im2col_2d(pad2d(x, p.pads), (kh, kw), p, (ho, wo))
+        # (O, N*P) @ (N*P, K): the batch summed inside the one product
+        gw = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo) @ cols.T
+        return gw.reshape(o, cg, kh, kw)
     if cols is None:
         cols, _ = _im2col(pad2d(x, p.pads), (kh, kw), p, (ho, wo))
     # (N, G, O/G, P) @ (N, G, P, K) -> (N, G, O/G, K), summed over the batch
@@ -142,6 +172,11 @@ class ConvolutionBackward0(Op):
         out, cols = _corr(pad2d(x, params.pads), w, params)
         if n and n[1]:
             self._cols = cols
+        xp = xp_of(out)
+        if xp is not np:  # (the transposed view of a one-product result: one copy, which
+            b = bias[0].reshape(1, -1, 1, 1) if bias else None  # adds the bias)
+            return xp.ascontiguousarray(out) if b is None else \
+                xp.add(out, b, out=xp.empty(out.shape, dtype=out.dtype))
         if bias:
             out += bias[0].reshape(1, -1, 1, 1)
         return out

@@ -71,7 +71,7 @@ class NllLossBackward0(Op):
 
     coef: Any = None
 
-    def forward(self, x, target, weight, ignore_index, reduction):
+    def forward(self, x, target, weight, ignore_index, reduction, checked=False):
         self.red, self.in_shape = reduction, x.shape
         if type(target) is not type(x):
             raise RuntimeError(
@@ -80,28 +80,28 @@ class NllLossBackward0(Op):
                 f"argument for argument target in method nll_loss_forward)")
         if weight is None and x.ndim == 2 and x.dtype in _PLAIN_X and target.dtype in _PLAIN_T \
                 and 0 < x.shape[0] <= _PLAIN_MAX_N and not 0 <= ignore_index < x.shape[1]:
-            out = self._forward_plain(x, target, reduction)
+            out = self._forward_plain(x, target, reduction, checked)
             if out is not None:
                 return out
         return self._forward_general(x, target, weight, ignore_index, reduction)
 
-    def _forward_plain(self, x, target, reduction):
+    def _forward_plain(self, x, target, reduction, checked):
         n, c = x.shape
         xp = xp_of(x)
-        # (an int64 viewed as uint64: negative targets become huge, one max checks both ends)
-        tu = target.view(np.uint64) if target.dtype == np.int64 else target
-        if int(tu.max()) >= c:
+        if not checked and _max_class(target) >= c:
             return None  # (the general path raises torch's error)
-        # (flat indices of the targets: a new array, so writing target later changes nothing)
-        self.idx = idx = xp.arange(0, n * c, c) + target
         self.dt = dt = x.dtype
-        # (as the general path: -(1 * picked); one fused kernel on CuPy)
-        losses = -x.take(idx) if xp is np or not x.flags.c_contiguous else \
-            _fused.nll_pick(x, idx)
+        # (idx: flat indices of the targets, a new array, so writing target later changes
+        # nothing; the picked values as the general path's -(1 * picked))
+        if xp is np or not x.flags.c_contiguous:
+            self.idx = idx = xp.arange(0, n * c, c) + target
+            losses = -x.take(idx)
+        else:  # (one fused kernel on CuPy)
+            losses, self.idx = _fused.nll_pick(x, target)
         self.val = -dt.type(1)  # (coef at the targets: -weight, / total weight for 'mean')
         if reduction == "mean":
             total = dt.type(n)  # (the weights' sum: n ones, exact)
-            out = losses.sum() / total
+            out = losses.sum() / total if xp is np else _fused.sum_div(losses, total)
             self.val = self.val / total
         elif reduction == "sum":
             out = losses.sum()
@@ -113,7 +113,10 @@ class NllLossBackward0(Op):
         """``coef``; in the plain case a new array each time (backward may hand it on)."""
         if self.coef is not None:
             return self.coef
-        coef = xp_of(self.idx).zeros(self.in_shape, dtype=self.dt)
+        xp = xp_of(self.idx)
+        if xp is not np:  # (the fused backward's kernel: the same values, NaN rows alike)
+            return _fused.nll_grad(self.idx, self.val, xp.ones((), self.dt), self.in_shape)
+        coef = xp.zeros(self.in_shape, dtype=self.dt)
         coef.ravel()[self.idx] = self.val
         return coef
 
@@ -169,6 +172,28 @@ def _nll_fast(self: NllLossBackward0, gd: Any) -> tuple | None:
     if coef is None:
         return (_fused.nll_grad(self.idx, self.val, gd, self.in_shape),)
     return (coef * gd,)
+
+
+def _max_class(target: Any) -> int:
+    """The largest of the class indices ``target`` (a non-empty array) as an int; a negative
+    int64 index counts as larger than any class (viewed as uint64)."""
+    return int((target.view(np.uint64) if target.dtype == np.int64 else target).max())
+
+
+def classes_checked(target: Tensor, c: int) -> bool:
+    """Whether the class indices of the CuPy tensor ``target`` are known to lie in [0, c)
+    without reading the GPU again. Reading a value waits for all the GPU work queued before
+    it (~0.35 ms of a 1 ms training step on an H100), so the largest index is read once per
+    tensor and kept with it until the tensor is written (its version counter moves) or given
+    other data. False for NumPy tensors (the op's own check waits for nothing)."""
+    d = target._data
+    if type(d) is np.ndarray or not d.size:
+        return False
+    vc = target._vc
+    seen = target.__dict__.get("_av_max_class")
+    if seen is None or seen[0] is not d or seen[1] is not vc or seen[2] != vc.v:
+        seen = target.__dict__["_av_max_class"] = (d, vc, vc.v, _max_class(d))
+    return seen[3] < c
 
 
 class NllLoss2DBackward0(NllLossBackward0):
