@@ -397,17 +397,20 @@ def test_bias_gradients_on_cuda_match_cpu(shape, bias, dtype):
     np.testing.assert_allclose(grads[1], grads[0], rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("groups", [1, 2])
-def test_conv2d_on_cuda_gives_contiguous_results_and_grads_like_cpu(groups):
-    """One group runs as single matrix products on the GPU (the batch side by side): the
-    same values, a contiguous result and all three gradients."""
+@pytest.mark.parametrize("groups,kernel,kw", [
+    (1, (3, 3), dict(stride=2, padding=1)), (2, (3, 3), dict(stride=2, padding=1)),
+    (1, (4, 2), dict(padding="same", dilation=(1, 2))), (1, (2, 3), dict(stride=(3, 1)))])
+def test_conv2d_on_cuda_gives_contiguous_results_and_grads_like_cpu(groups, kernel, kw):
+    """One group runs as single matrix products on the GPU (the batch side by side) and
+    col2im as one kernel: the same values, a contiguous result and all three gradients,
+    with strides, uneven "same" padding, dilation and windows that leave rows uncovered."""
     rng = np.random.default_rng(groups)
     xs, ws, bs = rng.standard_normal((3, 4, 9, 8)), \
-        rng.standard_normal((6, 4 // groups, 3, 3)), rng.standard_normal(6)
+        rng.standard_normal((6, 4 // groups, *kernel)), rng.standard_normal(6)
     res = []
     for dev in ("cpu", "cuda"):
         x, w, b = (av.tensor(a, device=dev, requires_grad=True) for a in (xs, ws, bs))
-        y = F.conv2d(x, w, b, stride=2, padding=1, groups=groups)
+        y = F.conv2d(x, w, b, groups=groups, **kw)
         assert y.is_contiguous() and y.grad_fn.name() == "ConvolutionBackward0"
         (y * av.tensor(np.linspace(-1, 1, y.numel()).reshape(tuple(y.shape)), device=dev)) \
             .sum().backward()

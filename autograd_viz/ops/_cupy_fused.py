@@ -76,8 +76,29 @@ def _k() -> Any:
             int h = ho * sh - ph + (k / kw) * dh, w = wo * sw - pw + (k % kw) * dw;
             if (h >= 0 && h < H && w >= 0 && w < W) out[(nc * H + h) * W + w] = g;""",
                           "av_maxpool_grad", options=_OPTS)
+        # col2im for a convolution's input gradient: each input position (unpadded) adds
+        # up, from zero and in the order of the kernel offsets, the patch gradients ``gc``
+        # (C*kh*kw, N*Ho*Wo) of the windows that cover it
+        col2im = ew(_COL2IM, "T gx", """
+            int x = i % W; long long t = i / W; int y = t % H; t /= H; int c = t % C;
+            long long n = t / C, P = (long long)Ho * Wo, NP = (long long)N * P;
+            T s = (T)0;
+            for (int ki = 0; ki < kh; ki++) {
+                int hh = y + ph - ki * dh;
+                if (hh < 0 || hh % sh != 0 || hh / sh >= Ho) continue;
+                for (int kj = 0; kj < kw; kj++) {
+                    int ww = x + pw - kj * dw;
+                    if (ww < 0 || ww % sw != 0 || ww / sw >= Wo) continue;
+                    s += gc[((long long)(c * kh + ki) * kw + kj) * NP + n * P
+                            + (long long)(hh / sh) * Wo + ww / sw];
+                }
+            }
+            gx = s;""", "av_col2im", options=_OPTS)
     return K
 
+
+_COL2IM = ("raw T gc, int32 N, int32 C, int32 H, int32 W, int32 Ho, int32 Wo, int32 kh, "
+           "int32 kw, int32 sh, int32 sw, int32 ph, int32 pw, int32 dh, int32 dw")
 
 _POOL = ("raw T x, int32 H, int32 W, int32 Ho, int32 Wo, int32 kh, int32 kw, int32 sh, "
          "int32 sw, int32 ph, int32 pw, int32 dh, int32 dw")
@@ -103,6 +124,17 @@ def maxpool_grad(g4: Any, a4: Any, p: Any) -> Any:
     cp = B._import_cupy()
     out = cp.zeros(g4.shape[:2] + tuple(p.in_hw), dtype=g4.dtype)
     _k().maxpool_grad(g4, a4, *_pool_args(p), out)
+    return out
+
+
+def col2im(gc: Any, nchw: tuple, out_hw: tuple, kernel: tuple, stride: tuple,
+           pad_tl: tuple, dilation: tuple) -> Any:
+    """The (N, C, H, W) input gradient from the patch gradients ``gc`` (C*kh*kw, N*Ho*Wo)
+    of a convolution with ``stride``, top/left padding ``pad_tl`` and ``dilation``."""
+    cp = B._import_cupy()
+    out = cp.empty(nchw, dtype=gc.dtype)
+    _k().col2im(cp.ascontiguousarray(gc), *nchw, *out_hw, *kernel, *stride, *pad_tl,
+                *dilation, out)
     return out
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ...autograd.function import Op
+from ...ops import _cupy_fused as _fused
 from ...ops._core import apply
 from ...ops._fastgrad import saved_arrays, tensor_level
 from ...tensor import Tensor
@@ -93,13 +94,18 @@ def conv_forward(x: Any, w: Any, p: ConvParams) -> Any:
 
 def conv_input_grad(g: Any, w: Any, x_hw: tuple, p: ConvParams) -> Any:
     """``Cx(g, w)``: the gradient w.r.t. the input, for input spatial size ``x_hw``: patch
-    gradients ``w^T @ g``, then col2im (a strided add per kernel offset)."""
+    gradients ``w^T @ g``, then col2im (a strided add per kernel offset; on the GPU one
+    kernel that adds the same values in the same order)."""
     o, cg, kh, kw = w.shape
     gr = p.groups
     n, _, ho, wo = g.shape
     (sh, sw), (dh, dw), (t, b, l, r) = p.stride, p.dilation, p.pads
     h, wd = x_hw
     xp = xp_of(g)
+    if _one_product(g, p):  # (K, O) @ (O, N*P), then one gathering kernel for col2im
+        gcols = w.reshape(o, cg * kh * kw).T @ g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
+        return _fused.col2im(gcols, (n, cg, h, wd), (ho, wo), (kh, kw), p.stride, (t, l),
+                             p.dilation)
     wt = w.reshape(gr, o // gr, cg * kh * kw).transpose(0, 2, 1)  # (G, K, O/G)
     gcols = wt @ g.reshape(n, gr, o // gr, ho * wo)  # (N, G, K, P)
     gcols = gcols.reshape(n, gr * cg, kh, kw, ho, wo)
