@@ -132,9 +132,13 @@ def conv_weight_grad(x: Any, g: Any, w_shape: tuple, p: ConvParams,
     if _one_product(x, p):
         if cols is None:
             cols, _ = _im2col_2d(pad2d(x, p.pads), (kh, kw), p, (ho, wo))
-        # (O, N*P) @ (N*P, K): the batch summed inside the one product
-        gw = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo) @ cols.T
-        return gw.reshape(o, cg, kh, kw)
+        # (O, N*P) @ (N*P, K): the batch summed inside the one product, written into an
+        # array of the weight's shape (not a view, which ``.grad`` would have to copy)
+        xp = xp_of(g)
+        gw = xp.empty((o, cg, kh, kw), dtype=xp.result_type(g, cols))
+        xp.matmul(g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo), cols.T,
+                  out=gw.reshape(o, cg * kh * kw))
+        return gw
     if cols is None:
         cols, _ = _im2col(pad2d(x, p.pads), (kh, kw), p, (ho, wo))
     # (N, G, O/G, P) @ (N, G, P, K) -> (N, G, O/G, K), summed over the batch
