@@ -417,3 +417,39 @@ def test_conv2d_on_cuda_gives_contiguous_results_and_grads_like_cpu(groups, kern
         res.append([host(y), host(x.grad), host(w.grad), host(b.grad)])
     for what, c, g in zip(("output", "input grad", "weight grad", "bias grad"), *res):
         np.testing.assert_allclose(g, c, rtol=1e-10, atol=1e-12, err_msg=what)
+
+
+@pytest.mark.parametrize("shape,dims", [((32, 6, 24, 24), (0, 2, 3)), ((5, 4, 3), (1, 2)),
+                                        ((5, 4, 3, 2), (0, 1, 3)), ((300, 7, 300), (0, 2)),
+                                        ((9, 2), (0,))])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_sums_over_all_dims_but_one_on_cuda_match_cpu(shape, dims, keepdim):
+    """Sums over every dim but one (one kernel up to 65536 values an output, CuPy's
+    reduction beyond), forward and backward, float32 and float64, against the CPU; a conv
+    bias's gradient takes the same kernel, so backward with and without create_graph agree
+    to the bit."""
+    rng = np.random.default_rng(len(shape))
+    a = rng.standard_normal(shape)
+    for dtype, rtol in (("float64", 1e-12), ("float32", 1e-5)):
+        res = []
+        for dev in ("cpu", "cuda"):
+            x = av.tensor(a, dtype=getattr(av, dtype), device=dev, requires_grad=True)
+            y = x.sum(dim=dims, keepdim=keepdim)
+            y.backward(av.ones_like(y))
+            assert y.grad_fn.name() == "SumBackward1" and y.dtype == x.dtype
+            res.append((host(y), host(x.grad)))
+        (cy, cg), (gy, gg) = res
+        assert gy.shape == cy.shape
+        np.testing.assert_allclose(gy, cy, rtol=rtol, atol=1e-3 if dtype == "float32" else 0)
+        np.testing.assert_array_equal(gg, cg)
+
+
+def test_conv_bias_grad_on_cuda_is_the_same_with_create_graph():
+    x = av.randn(4, 3, 10, 10, device="cuda", dtype=av.float64)
+    w = av.randn(5, 3, 3, 3, device="cuda", dtype=av.float64, requires_grad=True)
+    b = av.randn(5, device="cuda", dtype=av.float64, requires_grad=True)
+    g = av.randn(4, 5, 8, 8, device="cuda", dtype=av.float64)
+    fast = av.autograd.grad(F.conv2d(x, w, b), (w, b), g)
+    graph = av.autograd.grad(F.conv2d(x, w, b), (w, b), g, create_graph=True)
+    for f, t in zip(fast, graph):
+        np.testing.assert_array_equal(host(f), host(t))

@@ -220,6 +220,19 @@ template <typename T> __global__ void av_sum_cols(const T* g, T* out, int rows, 
     }
 }
 
+// the sums over every axis but one of an array seen as (A, C, B): a block to each of the C
+template <typename T>
+__global__ void av_sum_mid(const T* x, T* out, long long A, int C, long long B) {
+    __shared__ T part[32];
+    T s = 0;
+    for (long long k = threadIdx.x; k < A * B; k += blockDim.x) {
+        long long a = k / B;
+        s += x[(a * C + blockIdx.x) * B + (k - a * B)];
+    }
+    s = av_block<T, false>(s, part);
+    if (threadIdx.x == 0) out[blockIdx.x] = s;
+}
+
 template <typename T>
 __global__ void av_log_softmax_grad_rows(const T* g, T* o, const T* r, int cols) {
     __shared__ T part[32];
@@ -237,7 +250,7 @@ _ROW_TYPES = {"float32": "float", "float64": "double"}
 @cache
 def _rows_module() -> Any:
     names = [f"{k}<{t}>" for k in ("av_log_softmax_rows", "av_log_softmax_grad_rows",
-                                   "av_sum_cols") for t in _ROW_TYPES.values()]
+                                   "av_sum_cols", "av_sum_mid") for t in _ROW_TYPES.values()]
     return B._import_cupy().RawModule(code=_ROWS, options=_OPTS, name_expressions=names)
 
 
@@ -300,6 +313,35 @@ def sum_leading(g: Any, lead: int) -> Any:
     out = B._import_cupy().empty(shape, dtype=g.dtype)
     _row_fn("av_sum_cols", t)(((cols + 31) // 32,), (32, 8),
                               (g, out, np.int32(g.size // cols), np.int32(cols)))
+    return out
+
+
+#: The most values ``sum_except`` adds up for one output (at most 256 in turn per thread).
+SUM_MID_MAX = 1 << 16
+
+
+def sum_except(a: Any, axes: tuple) -> Any:
+    """``a.sum(axis=axes, dtype=a.dtype)`` when ``axes`` are all of a's axes but one (a conv
+    bias's gradient sums (0, 2, 3)): one kernel, a block for each kept index, on a
+    C-contiguous float32/float64 array. None where that does not apply (other layouts or
+    dtypes, more than ``SUM_MID_MAX`` values to an output)."""
+    t = _ROW_TYPES.get(a.dtype.name)
+    nd = a.ndim
+    kept = set(range(nd)).difference(ax % nd for ax in axes) if t is not None and nd > 1 \
+        and len(axes) == nd - 1 else ()
+    if len(kept) != 1 or not a.flags.c_contiguous or not a.size:
+        return None
+    (k,) = kept
+    c = a.shape[k]
+    n = a.size // c
+    if n > SUM_MID_MAX or c >= 1 << 31:
+        return None
+    out = B._import_cupy().empty((c,), dtype=a.dtype)
+    lead = 1
+    for s in a.shape[:k]:
+        lead *= s
+    _row_fn("av_sum_mid", t)((c,), (min(256, max(32, 1 << (n - 1).bit_length())),),
+                             (a, out, np.int64(lead), np.int32(c), np.int64(n // lead)))
     return out
 
 

@@ -54,7 +54,14 @@ class SumBackward0(Op):
     def forward(self, a, axes, keepdim, dtype):
         self.in_shape, self.axes, self.keepdim = a.shape, axes, keepdim
         self.in_dt = a.dtype
-        return _c(a.sum(axis=axes, keepdims=keepdim, dtype=_acc_dtype(a, dtype)))
+        dt = _acc_dtype(a, dtype)
+        if type(a) is not np.ndarray and axes is not None and dt == a.dtype:
+            s = _cupy_fused.sum_except(a, axes)  # (all axes but one: one kernel)
+            if s is not None:
+                nd = a.ndim
+                return s.reshape(tuple(1 if i in {ax % nd for ax in axes} else d
+                                       for i, d in enumerate(a.shape))) if keepdim else s
+        return _c(a.sum(axis=axes, keepdims=keepdim, dtype=dt))
 
     def backward(self, g):
         r = _expand_back(g, self.in_shape, self.axes, self.keepdim)

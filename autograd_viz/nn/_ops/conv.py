@@ -148,7 +148,8 @@ def conv_weight_grad(x: Any, g: Any, w_shape: tuple, p: ConvParams,
 
 def _bias_grad(g: Any) -> Any:
     """``g.sum(dim=(0, 2, 3))`` on the array, as ``SumBackward1``'s forward computes it."""
-    return g.sum(axis=(0, 2, 3), dtype=g.dtype)
+    s = None if type(g) is np.ndarray else _fused.sum_except(g, (0, 2, 3))
+    return g.sum(axis=(0, 2, 3), dtype=g.dtype) if s is None else s
 
 
 def _conv_fast(self: ConvolutionBackward0, gd: Any) -> tuple | None:
