@@ -2,10 +2,11 @@
 
 A small step on a GPU costs what its kernel launches cost the host (CuPy: 10-25 µs each on
 an H100 machine, ``benchmarks/RESULTS.md``), so the formulas that NumPy runs as several
-ufuncs run here as one kernel each. Each kernel does the same float operations in the same
-order as the NumPy expression it replaces, compiled without FMA contraction
-(``--fmad=false``), so it rounds as that expression does. Built on first use; only called
-with CuPy arrays.
+ufuncs run here as one kernel each. Each elementwise step does the same float operations
+in the same order as the NumPy expression it replaces, compiled without FMA contraction
+(``--fmad=false``), so it rounds as that expression does; sums (of rows, columns, all but
+one axis) add in their own order, as any GPU reduction does. Built on first use; only
+called with CuPy arrays (``tests/test_cuda_parity.py`` checks each against the CPU).
 """
 from __future__ import annotations
 
