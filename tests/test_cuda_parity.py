@@ -453,3 +453,49 @@ def test_conv_bias_grad_on_cuda_is_the_same_with_create_graph():
     graph = av.autograd.grad(F.conv2d(x, w, b), (w, b), g, create_graph=True)
     for f, t in zip(fast, graph):
         np.testing.assert_array_equal(host(f), host(t))
+
+
+def _same_model(c, g, where="graph"):
+    """The recorder's graph model of a CUDA run equals the CPU run's: the same structure and
+    texts (device names aside), numbers to rounding."""
+    if isinstance(c, dict):
+        assert isinstance(g, dict) and list(c) == list(g), where
+        for k in c:
+            _same_model(c[k], g[k], f"{where}.{k}")
+    elif isinstance(c, (list, tuple)):
+        assert isinstance(g, (list, tuple)) and len(c) == len(g), where
+        for i, (a, b) in enumerate(zip(c, g)):
+            _same_model(a, b, f"{where}[{i}]")
+    elif isinstance(c, float) and not isinstance(c, bool):
+        assert g == pytest.approx(c, rel=1e-9, abs=1e-12, nan_ok=True), where
+    elif isinstance(c, str):
+        assert g.replace(", device='cuda:0'", "").replace("cuda:0", "cpu") == c, where
+    else:
+        assert g == c, where
+
+
+def test_recorded_training_loop_on_cuda_matches_cpu():
+    """Three steps of an MLP (Linear, ReLU, cross_entropy, SGD with momentum) under
+    viz.record(): the graph model, its grad history and text on the GPU are the CPU's."""
+    from autograd_viz import viz
+    xs = _d(6, 4)
+
+    def run(dev):
+        av.manual_seed(0)
+        net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)).double().to(dev)
+        opt = av.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        x = av.tensor(xs, device=dev)
+        t = av.tensor([0, 1, 2, 0, 1, 2], device=dev)
+        with viz.record() as rec:
+            for _ in range(3):
+                opt.zero_grad()
+                h = net[0](x)
+                h.retain_grad()
+                F.cross_entropy(net[2](net[1](h)), t).backward()
+                opt.step()
+        g = rec.graph()
+        return g.to_dict(), viz.to_text(g)
+    (cm, ct), (gm, gt) = run("cpu"), run("cuda")
+    assert len(cm["runs"]) == 3 and cm["grad_history"]
+    _same_model(cm, gm)
+    assert gt.replace(", device='cuda:0'", "").replace(" cuda:0", "") == ct
