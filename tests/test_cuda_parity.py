@@ -499,3 +499,39 @@ def test_recorded_training_loop_on_cuda_matches_cpu():
     assert len(cm["runs"]) == 3 and cm["grad_history"]
     _same_model(cm, gm)
     assert gt.replace(", device='cuda:0'", "").replace(" cuda:0", "") == ct
+
+
+def _values(m: dict) -> list:
+    """Every recorded value (tensor values and grad-history values) of a graph model."""
+    vals = [t["value"] for t in m["tensors"] if t.get("value")]
+    return vals + [e["value"] for es in m["grad_history"].values() for e in es if e["value"]]
+
+
+@pytest.mark.parametrize("n", [100, 300])
+def test_recorded_large_values_on_cuda_are_summarised_like_cpu(n):
+    """Values of up to 65536 elements are copied to the host and summarised as the CPU's
+    are (the same model); larger ones are summarised on the GPU: the same statistics to
+    rounding and a histogram of every element."""
+    from autograd_viz import viz
+    from autograd_viz.viz import preview
+    a = _R.standard_normal((n, n))
+
+    def run(dev):
+        with viz.record() as rec:
+            x = av.tensor(a, device=dev, requires_grad=True)
+            (x.tanh() * 3).sum().backward()
+        return rec.graph().to_dict()
+    c, g = run("cpu"), run("cuda")
+    if n * n <= preview.HOST_SUMMARY_NUMEL:
+        _same_model(c, g)
+        return
+    cv, gv = _values(c), _values(g)
+    assert len(cv) == len(gv) >= 4
+    for a_, b_ in zip(cv, gv):
+        assert (a_["shape"], a_["dtype"]) == (b_["shape"], b_["dtype"])
+        if a_["stats"] is None:
+            assert b_["stats"] is None
+            continue
+        for k in ("min", "max", "mean", "std"):
+            assert b_["stats"][k] == pytest.approx(a_["stats"][k], rel=1e-9, abs=1e-12), k
+        assert sum(b_["hist"]["counts"]) == sum(a_["hist"]["counts"]) == n * n
