@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from autograd_viz._backend import cupy_ndarray, get_array_module, to_numpy
 from autograd_viz.autograd import events
 from autograd_viz.autograd.function import BackwardCFunction
 
@@ -30,6 +31,7 @@ from .model import (
 )
 from .names import names_from_mapping, names_from_namespace
 from .preview import (
+    HOST_SUMMARY_NUMEL,
     SMALL_NUMEL,
     Snapshot,
     as_snapshot,
@@ -126,27 +128,61 @@ def _summarised(xs: list[Any]) -> list[Any]:
     Snapshot (the others left for the builder to summarise if it keeps them)."""
     memo = _KEPT
     assert memo is not None
-    return [memo.get(id(x), x) if type(x) is _ndarray else x for x in xs]
+    arrays = _ARRAYS
+    return [memo.get(id(x), x) if type(x) in arrays else x for x in xs]
+
+
+#: While a replay runs: the array types whose copies may be in ``_KEPT`` (NumPy's, and
+#: CuPy's when the recording made GPU copies).
+_ARRAYS: tuple = (_ndarray,)
 
 
 def _summarise_ahead(copies: list[Any], memo: dict[int, Any],
-                     views: dict[int, tuple[Any, Any]]) -> None:
+                     views: dict[int, tuple[Any, Any]], gpu: list[Any] = ()) -> None:
     """Summarise the log's large copies before replaying it, each group of one shape and
     dtype at once (:mod:`.bulk`: a training loop copies the same shapes every step), into
     ``memo`` (copy id -> Snapshot), where :func:`_kept` finds them. ``copies`` are the
     copies the recorder noted as it made them (``Recorder._large``; a copy it missed is
     summarised on its own at replay). A view of a copy (``views``: see
     ``Recorder._copy_big``) takes the copy's statistics and histogram, and its own edge
-    elements."""
+    elements. ``gpu``: the GPU copies noted (see :func:`_summarise_on_host`)."""
     if len(copies) >= 2:
         for group in bulk.groups(copies):
             for a, snap in zip(group, bulk.snapshots(group)):
                 memo[id(a)] = snap
+    if gpu:
+        _summarise_on_host(gpu, memo)
     for vid, (v, c) in views.items():
         s = memo.get(id(c))
         if s is None:
             s = memo[id(c)] = as_snapshot(c)
         memo[vid] = rearranged(v, s)
+
+
+def _summarise_on_host(copies: list[Any], memo: dict[int, Any]) -> None:
+    """Summarise GPU copies of up to ``HOST_SUMMARY_NUMEL`` elements on the host (as
+    ``snapshot`` would, one by one: see it) with one transfer per dtype rather than one per
+    copy, then in bulk where they group, into ``memo`` under the GPU copies' ids."""
+    by_dtype: dict[Any, list[Any]] = {}
+    seen: set[int] = set()
+    for a in copies:
+        if SMALL_NUMEL < a.size <= HOST_SUMMARY_NUMEL and id(a) not in seen:
+            seen.add(id(a))
+            by_dtype.setdefault(a.dtype, []).append(a)
+    for arrays in by_dtype.values():
+        flat = to_numpy(get_array_module(arrays[0]).concatenate([a.reshape(-1) for a in arrays]))
+        hosts, at = [], 0
+        for a in arrays:
+            hosts.append(flat[at:at + a.size].reshape(a.shape))
+            at += a.size
+        snaps = {}
+        if len(hosts) >= 2:
+            for group in bulk.groups(hosts):
+                for h, snap in zip(group, bulk.snapshots(group)):
+                    snaps[id(h)] = snap
+        for a, h in zip(arrays, hosts):
+            snap = snaps.get(id(h))
+            memo[id(a)] = snap if snap is not None else as_snapshot(h)
 
 
 def _large_in(entry: tuple, large: list[Any], views: dict[int, Any]) -> None:
@@ -233,6 +269,7 @@ class Recorder:
         self._log: list[tuple] = []
         self._bytes = 0  # bytes of large values copied into the log (see FLUSH_BYTES)
         self._large: list[Any] = []  # the log's large NumPy copies (see _summarise_ahead)
+        self._large_gpu: list[Any] = []  # and its large GPU copies
         self._memo: dict[int, tuple[Any, Any]] = {}  # see _copy_big
         self._prev_d: Any = None  # see _live_node_executed
         self._prev_c: Any = None
@@ -482,7 +519,8 @@ class Recorder:
                 else:  # (``d`` is logged for a one value only: replay would summarise it)
                     if n > SMALL_NUMEL:  # (summarised at replay)
                         out_snaps = _pooled_copy(d)
-                        self._large.append(out_snaps)
+                        (self._large if type(d) is _ndarray else self._large_gpu).append(
+                            out_snaps)
                         self._bytes += out_snaps.nbytes
                         grew = True
                     else:
@@ -523,7 +561,8 @@ class Recorder:
                     if t is None:
                         gin.append(None)
                         continue
-                    d = t if type(t) is _ndarray else t._data  # (a Tensor, or a bare array)
+                    # (a Tensor, or a bare array: NumPy's, or CuPy's)
+                    d = t if type(t) is _ndarray else getattr(t, "_data", t)
                     if d is prev_d:
                         c = self._prev_c
                         gin.append(c)
@@ -542,7 +581,7 @@ class Recorder:
                     if t is None:
                         gout.append(None)
                         continue
-                    d = t if type(t) is _ndarray else t._data
+                    d = t if type(t) is _ndarray else getattr(t, "_data", t)
                     if d.size == 1 and type(d) is _ndarray \
                             and ((dt := d.dtype) is _F32 or dt is _F64):
                         c = d.item()
@@ -554,7 +593,7 @@ class Recorder:
                         gout.append(c)
                     if first:
                         self._prev_d, self._prev_c, first = d, c, False
-            except AttributeError:  # other bare arrays (CuPy): the general path
+            except AttributeError:  # (anything else without .size: the general path)
                 gin, gout = _grabs(list(grads_in)), _grabs(list(grads_out))
                 self._prev_d = self._prev_c = None
             self._log.append(("node_executed", run, step, node, gin, gout))
@@ -583,8 +622,7 @@ class Recorder:
                     self._memo[id(d)] = (_weakref(d), v)
                     return v
         c = _pooled_copy(d)
-        if type(c) is _ndarray:
-            self._large.append(c)
+        (self._large if type(c) is _ndarray else self._large_gpu).append(c)
         self._bytes += c.nbytes
         try:
             self._memo[id(d)] = (_weakref(d), c)
@@ -605,8 +643,7 @@ class Recorder:
                 out[i] = snap = grab(t)
                 if getattr(snap, "size", 0) > SMALL_NUMEL:
                     self._bytes += snap.nbytes
-                    if type(snap) is _ndarray:
-                        self._large.append(snap)
+                    (self._large if type(snap) is _ndarray else self._large_gpu).append(snap)
         return out
 
     def _note(self, note: str) -> None:
@@ -624,13 +661,15 @@ class Recorder:
     def _replay_log(self) -> None:
         log, self._log = self._log, []
         large, self._large = self._large, []
+        gpu, self._large_gpu = self._large_gpu, []
         self._bytes = 0
         self._seen.clear()
-        global _KEPT
+        global _KEPT, _ARRAYS
         _KEPT = self._kept_memo  # one summary per copy (copies are shared: see _copy_big)
+        _ARRAYS = (_ndarray, cupy_ndarray()) if gpu else (_ndarray,)
         views, self._views = self._views, {}
         try:
-            _summarise_ahead(large, _KEPT, views)
+            _summarise_ahead(large, _KEPT, views, gpu)
         except Exception as exc:  # noqa: BLE001 - the handlers summarise one by one instead
             self._note(f"recorder could not summarise values in bulk: {_err(exc)}")
         handlers = _REPLAY
@@ -643,6 +682,7 @@ class Recorder:
             except Exception as exc:  # noqa: BLE001 - one odd event must not lose the rest
                 self._note(f"recorder could not handle {entry[0]}: {_err(exc)}")
         _KEPT = None
+        _ARRAYS = (_ndarray,)
         self._kept_memo.clear()
 
     def _run_of(self, p: dict[str, Any]) -> _Run | None:
