@@ -57,10 +57,11 @@ class SumBackward0(Op):
         dt = _acc_dtype(a, dtype)
         if type(a) is not np.ndarray and axes is not None and dt == a.dtype:
             s = _cupy_fused.sum_except(a, axes)  # (all axes but one: one kernel)
+            if s is not None and keepdim:
+                summed = {ax % a.ndim for ax in axes}
+                s = s.reshape(tuple(1 if i in summed else d for i, d in enumerate(a.shape)))
             if s is not None:
-                nd = a.ndim
-                return s.reshape(tuple(1 if i in {ax % nd for ax in axes} else d
-                                       for i, d in enumerate(a.shape))) if keepdim else s
+                return s
         return _c(a.sum(axis=axes, keepdims=keepdim, dtype=dt))
 
     def backward(self, g):
