@@ -111,10 +111,12 @@ def snapshot(t: Any) -> Snapshot | None:
     shape = tuple(int(s) for s in data.shape)
     dtype = _dtype_name(t, data)
     size = int(data.size)
-    if type(data) is not np.ndarray and size <= HOST_SUMMARY_NUMEL:
+    moved = type(data) is not np.ndarray and size <= HOST_SUMMARY_NUMEL
+    if moved:
         data = _to_host(data)  # (one transfer; then the very steps of a NumPy value)
-    if size <= SMALL_NUMEL:
-        return Snapshot(shape, dtype, _to_host(data), (False,) * len(shape), None)
+    if size <= SMALL_NUMEL:  # (kept whole: a copy, unless the transfer just made one)
+        return Snapshot(shape, dtype, data if moved else _to_host(data), (False,) * len(shape),
+                        None)
     stats = _stats(data)  # large tensors are summarised; small ones are kept whole
     part, cut = _edges(data, shape)
     return Snapshot(shape, dtype, _to_host(part), cut, stats, _hist(data, stats))

@@ -146,10 +146,7 @@ def _summarise_ahead(copies: list[Any], memo: dict[int, Any],
     summarised on its own at replay). A view of a copy (``views``: see
     ``Recorder._copy_big``) takes the copy's statistics and histogram, and its own edge
     elements. ``gpu``: the GPU copies noted (see :func:`_summarise_on_host`)."""
-    if len(copies) >= 2:
-        for group in bulk.groups(copies):
-            for a, snap in zip(group, bulk.snapshots(group)):
-                memo[id(a)] = snap
+    _in_bulk(copies, memo)
     if gpu:
         _summarise_on_host(gpu, memo)
     for vid, (v, c) in views.items():
@@ -157,6 +154,15 @@ def _summarise_ahead(copies: list[Any], memo: dict[int, Any],
         if s is None:
             s = memo[id(c)] = as_snapshot(c)
         memo[vid] = rearranged(v, s)
+
+
+def _in_bulk(copies: list[Any], memo: dict[int, Any]) -> None:
+    """The Snapshots of the NumPy ``copies`` that group by shape and dtype (:mod:`.bulk`),
+    into ``memo`` under the copies' ids (None where bulk leaves one to ``snapshot``)."""
+    if len(copies) >= 2:
+        for group in bulk.groups(copies):
+            for a, snap in zip(group, bulk.snapshots(group)):
+                memo[id(a)] = snap
 
 
 def _summarise_on_host(copies: list[Any], memo: dict[int, Any]) -> None:
@@ -175,11 +181,8 @@ def _summarise_on_host(copies: list[Any], memo: dict[int, Any]) -> None:
         for a in arrays:
             hosts.append(flat[at:at + a.size].reshape(a.shape))
             at += a.size
-        snaps = {}
-        if len(hosts) >= 2:
-            for group in bulk.groups(hosts):
-                for h, snap in zip(group, bulk.snapshots(group)):
-                    snaps[id(h)] = snap
+        snaps: dict[int, Any] = {}
+        _in_bulk(hosts, snaps)
         for a, h in zip(arrays, hosts):
             snap = snaps.get(id(h))
             memo[id(a)] = snap if snap is not None else as_snapshot(h)
