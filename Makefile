@@ -54,7 +54,9 @@ sysdeps:
 
 install: sysdeps $(STAMP)
 
-$(STAMP): pyproject.toml | $(PY)
+# (setup.py builds the optional C helper of the recorder's summaries: a changed source
+#  rebuilds it)
+$(STAMP): pyproject.toml setup.py autograd_viz/viz/_summary.c | $(PY)
 	@echo "$(TORCH_SPEC)" > $(CONSTRAINTS)
 	$(PIP) install -c $(CONSTRAINTS) -e '.[dev]'
 	@if $(PY) -c 'import importlib.metadata as m, sys; sys.exit(m.version("torch") != "2.13.0+cpu")' 2>/dev/null; then \
@@ -101,3 +103,4 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV)
+	find autograd_viz -name '*.so' -delete

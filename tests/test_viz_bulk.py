@@ -9,8 +9,18 @@ import pytest
 
 import autograd_viz as av
 from autograd_viz import viz
-from autograd_viz.viz import bulk
+from autograd_viz.viz import bulk, preview
 from autograd_viz.viz.preview import snapshot
+
+
+@pytest.fixture(autouse=True, params=["numpy", "helper"])
+def summaries(request, monkeypatch):
+    """Every test twice: summaries by NumPy alone, and by the C helper (``_summary.c``)."""
+    if request.param == "numpy":
+        monkeypatch.setattr(preview, "_summarise_c", None)
+    elif preview._summarise_c is None:
+        pytest.skip("the C helper was not built (no C compiler when the package was installed)")
+    return request.param
 
 
 def _same(a, b) -> bool:

@@ -19,6 +19,7 @@ import numpy as np
 
 from autograd_viz._tensor_str import PRINT_OPTS
 
+from . import preview
 from .model import Hist, Stats
 from .preview import (
     EXACT_HIST_NUMEL,
@@ -69,6 +70,8 @@ def snapshots(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
 
 
 def _block(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
+    if preview._summarise_c is not None:
+        return _block_c(arrays)
     a0 = arrays[0]
     shape = tuple(int(s) for s in a0.shape)
     dtype = _dtype_name(a0, a0)
@@ -94,18 +97,9 @@ def _block(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
         f[~ok] = 0.0  # (rows left to the one-by-one path may hold anything: NaN, inf)
     # each row's last slot (the values at its top edge) folded into its last bin
     counts = fold_top(bin_counts(f, HIST_BINS + 1))
-    # the edge elements kept for printing
-    part = x.reshape((k,) + shape)
-    e = PRINT_OPTS.edgeitems
-    cut = []
-    for axis, m in enumerate(shape):
-        if m > 2 * e:
-            part = part.take(_edge_index(m, e), axis=axis + 1)
-            cut.append(True)
-        else:
-            cut.append(False)
-    cut_t = tuple(cut)
-    part = part.astype(a0.dtype)  # (exact: the values came from this dtype)
+    # the edge elements kept for printing (exact in a0's dtype: the values came from it)
+    part, cut_t = _edges(x.reshape((k,) + shape), shape)
+    part = part.astype(a0.dtype)
     out: list[Snapshot | None] = []
     for i, (mn, mx, mu, sd, good) in enumerate(zip(
             lo.tolist(), hi.tolist(), mean.tolist(), std.tolist(), ok.tolist())):
@@ -115,4 +109,40 @@ def _block(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
         out.append(Snapshot(shape, dtype, part[i].copy(), cut_t,
                             Stats(min=mn, max=mx, mean=mu, std=sd),
                             Hist.binned(counts[i], mn, mx)))
+    return out
+
+
+def _edges(stacked: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, tuple[bool, ...]]:
+    """The edge elements of each of the ``stacked`` values (as ``preview._edges`` takes them
+    from one), and which axes were cut."""
+    part = stacked
+    e = PRINT_OPTS.edgeitems
+    cut = []
+    for axis, m in enumerate(shape):
+        if m > 2 * e:
+            part = part.take(_edge_index(m, e), axis=axis + 1)
+            cut.append(True)
+        else:
+            cut.append(False)
+    return part, tuple(cut)
+
+
+def _block_c(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
+    """``_block`` with the C helper (``preview.accelerated()``): each copy's statistics and
+    histogram counts from it, the edge elements of all taken at once."""
+    a0 = arrays[0]
+    shape = tuple(int(s) for s in a0.shape)
+    dtype = _dtype_name(a0, a0)
+    part, cut = _edges(np.stack(arrays), shape)
+    summarise = preview._summarise_c
+    out: list[Snapshot | None] = []
+    for i, a in enumerate(arrays):
+        r = summarise(a, HIST_BINS)
+        if r is None or r[4] is None:  # (NaN, infinity, one value, an overflowing range)
+            out.append(snapshot(a))
+            continue
+        mn, mx, mean, std, counts = r
+        out.append(Snapshot(shape, dtype, part[i].copy(), cut,
+                            Stats(min=mn, max=mx, mean=mean, std=std),
+                            Hist.binned(counts, mn, mx)))
     return out

@@ -23,6 +23,11 @@ from autograd_viz._tensor_str import (
 from . import _pool
 from .model import Hist, Preview, Stats
 
+try:  # the optional C helper (built with the package where a C compiler is at hand)
+    from ._summary import summarise as _summarise_c
+except ImportError:  # pragma: no cover - depends on the build
+    _summarise_c = None
+
 #: Tensors with at most this many elements are kept (and printed) in full.
 SMALL_NUMEL = 64
 #: Bins of the histogram kept for larger tensors.
@@ -117,9 +122,27 @@ def snapshot(t: Any) -> Snapshot | None:
     if size <= SMALL_NUMEL:  # (kept whole: a copy, unless the transfer just made one)
         return Snapshot(shape, dtype, data if moved else _to_host(data), (False,) * len(shape),
                         None)
-    stats = _stats(data)  # large tensors are summarised; small ones are kept whole
-    part, cut = _edges(data, shape)
+    part, cut = _edges(data, shape)  # large tensors are summarised; small ones kept whole
+    if _summarise_c is not None and type(data) is np.ndarray and data.dtype in _C_DTYPES \
+            and data.flags.c_contiguous:
+        r = _summarise_c(data, HIST_BINS)  # (None: NaN or infinity; NumPy's path then)
+        if r is not None:
+            mn, mx, mean, std, counts = r
+            stats = Stats(min=mn, max=mx, mean=mean, std=std)
+            hist = Hist.binned(counts, mn, mx) if counts is not None else _hist(data, stats)
+            return Snapshot(shape, dtype, _to_host(part), cut, stats, hist)
+    stats = _stats(data)
     return Snapshot(shape, dtype, _to_host(part), cut, stats, _hist(data, stats))
+
+
+#: The dtypes the C helper summarises (others: NumPy's path).
+_C_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def accelerated() -> bool:
+    """Whether large values are summarised by the C helper (``viz/_summary.c``, built
+    with the package where a C compiler is at hand) rather than by NumPy calls alone."""
+    return _summarise_c is not None
 
 
 def _edges(data: Any, shape: tuple[int, ...]) -> tuple[Any, tuple[bool, ...]]:
