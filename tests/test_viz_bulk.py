@@ -55,6 +55,8 @@ def test_bulk_snapshots_equal_one_by_one(shape, dtype):
     arrs[5] = np.round(arrs[5])  # values on bin edges
     big = np.finfo(dtype).max
     arrs[6].flat[0], arrs[6].flat[1] = -big, big  # a range that overflows
+    arrs[7][...] = 0
+    arrs[7].flat[2] = np.nextafter(dtype(0), dtype(1))  # a range bins / range overflows in
     got = bulk.snapshots(arrs)
     assert len(got) == len(arrs)
     for a, g in zip(arrs, got):

@@ -95,6 +95,21 @@ def test_values_the_helper_hands_back(dtype):
         _assert_same_summary(preview.snapshot(v), _numpy_snapshot(v))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_subnormal_range_is_binned_on_both_paths(dtype):
+    """Values a subnormal apart: bins / (max - min) overflows. The helper hands them back
+    (an infinite scale would have indexed outside its tables: a crash, not an error), and
+    NumPy's path divides by the range instead (its bincount refused the NaN slots)."""
+    tiny = np.nextafter(dtype(0), dtype(1))
+    a = np.zeros(100, dtype)
+    a[1] = a[7] = tiny
+    if C is not None and dtype is np.float64:
+        assert C(a, 20) is None
+    for s in (preview.snapshot(a), _numpy_snapshot(a)):
+        assert (s.stats.min, s.stats.max) == (0.0, float(tiny))
+        assert s.hist.counts == [98] + [0] * 18 + [2]
+
+
 @needs_c
 def test_the_helper_refuses_what_it_cannot_read():
     with pytest.raises(TypeError, match="float32 or float64"):

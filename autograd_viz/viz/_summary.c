@@ -12,8 +12,9 @@
  *
  * summarise(buffer, bins) -> None | (min, max, mean, std, counts | None)
  *   None:   an empty buffer, one holding a NaN or an infinity, or one whose max - min
- *           overflows (preview.py's NumPy path takes those: it bins the finite values
- *           only, and halves values whose range overflows).
+ *           overflows or is so small (subnormal) that bins / (max - min) overflows
+ *           (preview.py's NumPy path takes those: it bins the finite values only, and
+ *           halves values whose range overflows).
  *   counts: a tuple of `bins` ints; None where min == max (the NumPy path then bins the
  *           value in a range widened around it).
  *
@@ -162,7 +163,8 @@ minmax_f64(const double *x, Py_ssize_t n, double *lo, double *hi)
     {                                                                                      \
         for (int i = 0; i < len; i++) {                                                    \
             int q = (int)(((double)x[i] - lo) * scale);                                    \
-            k[i] = q < bins ? q : bins;                                                    \
+            q = q < bins ? q : bins;                                                       \
+            k[i] = q > 0 ? q : 0;  /* (never outside the tables, whatever rounding does) */\
         }                                                                                  \
     }
 
@@ -262,6 +264,9 @@ summarise(PyObject *self, PyObject *args)
         ss = is32 ? f32_squares(buf, n, mean) : f64_squares(buf, n, mean);
         binned = lo < hi;
     }
+    /* a range so narrow (subnormal) that bins / range overflows: NumPy's path takes it */
+    if (binned && !isfinite((double)bins / (hi - lo)))
+        finite = binned = 0;
     if (binned) {
         double scale = (double)bins / (hi - lo);  /* preview._binned's, to the bit */
         int k[BLOCK];

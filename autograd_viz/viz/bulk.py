@@ -89,8 +89,12 @@ def _block(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
         std = np.sqrt(np.add.reduce(dev, axis=1) / n)
         # the histogram as preview._binned bins one array (rows it cannot take: one by one)
         span = hi - lo
-        ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(span) & (lo != hi)
-        scale = np.where(ok, HIST_BINS / np.where(ok, span, 1.0), 0.0)
+        scale = HIST_BINS / np.where(span > 0, span, 1.0)
+        # (rows one by one: NaN, inf, one value, a range that overflows or is so small that
+        # bins / range does)
+        ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(span) & (lo != hi) \
+            & np.isfinite(scale)
+        scale = np.where(ok, scale, 0.0)
         f = np.subtract(x, np.where(ok, lo, 0.0)[:, None], out=dev)
         f *= scale[:, None]
     if not ok.all():

@@ -375,7 +375,11 @@ def _binned(d: np.ndarray, lo: float, hi: float, bins: int, times: float = 1.0) 
     inner edge may land in the bin beside the one NumPy picks. The edges are multiplied by
     ``times`` (values halved to keep ``hi - lo`` finite: 2)."""
     flat = d.reshape(-1)
-    scale = bins / (hi - lo)
+    span = hi - lo
+    scale = bins / span
+    # (a range so small, subnormal, that bins / range overflows: divided by the range, then
+    # times bins; the differences are exact there, so the values still fall in [0, bins])
+    tiny = not math.isfinite(scale)
     buf = _buffers()[0]
     block = len(buf)
     counts = None
@@ -383,7 +387,11 @@ def _binned(d: np.ndarray, lo: float, hi: float, bins: int, times: float = 1.0) 
         part = flat[i:i + block] if i or flat.size > block else flat
         fn = buf[:part.size]
         np.subtract(part, lo, out=fn, dtype=np.float64)
-        fn *= scale
+        if tiny:
+            fn /= span
+            fn *= bins
+        else:
+            fn *= scale
         c = bin_counts(fn.reshape(1, -1), bins + 1)[0]  # (the values are in [0, bins])
         counts = c if counts is None else counts + c
     assert counts is not None  # (callers pass a non-empty array)
