@@ -158,7 +158,8 @@ def run(quick: bool, threads: int = 1, clock: str = "cpu") -> dict[str, Any]:
             ("record_64", vizbench.record_pair, chain.arrays((64, 64)), chain.N_OPS, 41),
             ("magic", vizbench.magic_pair, arrs, chain.N_OPS, 41),
             ("magic_loop", vizbench.loop_pair, arrs, vizbench.LOOP_STEPS, 9),
-            ("magic_loop_long", vizbench.long_loop_pair, arrs, vizbench.LONG_LOOP_STEPS, 5)):
+            ("magic_loop_long", vizbench.long_loop_pair, arrs, vizbench.LONG_LOOP_STEPS, 5),
+            ("magic_loop_mnist", vizbench.mnist_loop_pair, arrs, vizbench.LOOP_STEPS, 7)):
         try:
             fns, why = maker(data)
             if fns is None:

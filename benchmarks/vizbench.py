@@ -55,11 +55,15 @@ def record_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str
 #: Steps of the recorded training loop (``loop_pair``), and of the long one.
 LOOP_STEPS = 100
 LONG_LOOP_STEPS = 1000
+#: Layer sizes of the recorded training loop's MLP, and of the MNIST-sized one (28x28
+#: inputs, 10 classes: large values, which the recorder copies and summarises each step).
+LOOP_SIZES = (20, 32, 3)
+MNIST_SIZES = (784, 128, 10)
 LOOP_SETUP = """\
-_bench_model = av.nn.Sequential(av.nn.Linear(20, 32), av.nn.ReLU(), av.nn.Linear(32, 3))
+_bench_model = av.nn.Sequential(av.nn.Linear({i}, {h}), av.nn.ReLU(), av.nn.Linear({h}, {o}))
 _bench_opt = av.optim.SGD(_bench_model.parameters(), lr=0.1)
-_bench_x = av.randn(64, 20)
-_bench_y = av.randint(0, 3, (64,))
+_bench_x = av.randn(64, {i})
+_bench_y = av.randint(0, {o}, (64,))
 """
 LOOP_CELL = """\
 for _ in range({steps}):
@@ -130,11 +134,13 @@ def magic_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str 
             "magic_rerun": lambda: run("%%autograd\n" + code, cell_id="bench-cell")}, None
 
 
-def loop_pair(_arrs: list, steps: int | None = None, key: str = "magic_loop"
+def loop_pair(_arrs: list, steps: int | None = None, key: str = "magic_loop",
+              sizes: tuple[int, int, int] = LOOP_SIZES
               ) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
     """A training loop as one cell (``steps`` SGD steps, ``LOOP_STEPS`` by default, of an
-    MLP 20-32-3 on a batch of 64, cross-entropy), plain and under ``%%autograd`` (a new
-    cell each time): what a person who records a few epochs of a small model waits for."""
+    MLP of ``sizes``, 20-32-3 by default, on a batch of 64, cross-entropy), plain and under
+    ``%%autograd`` (a new cell each time): what a person who records a few epochs of a
+    small model waits for."""
     shell, run, why = _magic_shell()
     if run is None:
         return None, why
@@ -142,7 +148,7 @@ def loop_pair(_arrs: list, steps: int | None = None, key: str = "magic_loop"
 
     av.manual_seed(0)
     shell.user_ns["av"] = av
-    run(LOOP_SETUP)
+    run(LOOP_SETUP.format(i=sizes[0], h=sizes[1], o=sizes[2]))
     code = LOOP_CELL.format(steps=LOOP_STEPS if steps is None else steps)
     return {"plain": lambda: run(code), key: _new_cell(run, code)}, None
 
@@ -152,6 +158,12 @@ def long_loop_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, 
     step stays flat as it grows (the graph model of a long loop is hundreds of thousands of
     objects, which the garbage collector may walk again and again)."""
     return loop_pair(arrs, LONG_LOOP_STEPS, "magic_loop_long")
+
+
+def mnist_loop_pair(arrs: list) -> tuple[dict[str, Callable[[], object]] | None, str | None]:
+    """:func:`loop_pair` with an MNIST-sized MLP (784-128-10): every step's weights,
+    activations and gradients are large values, which the recording copies and summarises."""
+    return loop_pair(arrs, LOOP_STEPS, "magic_loop_mnist", MNIST_SIZES)
 
 
 # ------------------------------------------------------------------------------ DOT+SVG

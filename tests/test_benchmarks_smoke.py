@@ -25,6 +25,7 @@ ROWS = (
     "(7) %%autograd vs plain",
     "(7) %%autograd, training loop",
     "(7) %%autograd, 1000-step loop",
+    "(7) %%autograd, MNIST-size loop",
     "(8) DOT+SVG 300 nodes",
     "(8) DOT+SVG 10000 nodes",
     "memory 300-step loop",
