@@ -127,6 +127,20 @@ def test_the_helper_refuses_what_it_cannot_read():
 
 
 @needs_c
+def test_a_transposed_copy_is_summarised_in_its_memory_order():
+    """The recorder copies a transposed matrix (``W.t()``'s output) in its own layout; the
+    helper reads it as stored: the same min, max and counts, the mean summed in memory
+    order (as a rearranged view's is), and the edge elements of the logical array."""
+    w = np.random.default_rng(3).standard_normal((128, 784)).astype(np.float32)
+    t = np.asfortranarray(w.T)
+    assert t.flags.f_contiguous and not t.flags.c_contiguous
+    _assert_same_summary(preview.snapshot(t), _numpy_snapshot(t))
+    assert preview.summarise_c(t) == preview.summarise_c(w)  # (w's memory: the same order)
+    assert preview.summarise_c(w[:, ::2]) is None  # (neither layout: NumPy's steps)
+    _assert_same_summary(preview.snapshot(w[:, ::2]), _numpy_snapshot(w[:, ::2]))
+
+
+@needs_c
 @settings(max_examples=60, deadline=None)
 @given(hnp.arrays(st.sampled_from([np.float32, np.float64]),
                   hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=40),

@@ -138,10 +138,10 @@ def _block_c(arrays: Sequence[np.ndarray]) -> list[Snapshot | None]:
     shape = tuple(int(s) for s in a0.shape)
     dtype = _dtype_name(a0, a0)
     part, cut = _edges(np.stack(arrays), shape)
-    summarise = preview._summarise_c
+    summarise = preview.summarise_c
     out: list[Snapshot | None] = []
     for i, a in enumerate(arrays):
-        r = summarise(a, HIST_BINS)
+        r = summarise(a)
         if r is None or r[4] is None:  # (NaN, infinity, one value, an overflowing range)
             out.append(snapshot(a))
             continue

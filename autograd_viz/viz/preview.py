@@ -123,9 +123,8 @@ def snapshot(t: Any) -> Snapshot | None:
         return Snapshot(shape, dtype, data if moved else _to_host(data), (False,) * len(shape),
                         None)
     part, cut = _edges(data, shape)  # large tensors are summarised; small ones kept whole
-    if _summarise_c is not None and type(data) is np.ndarray and data.dtype in _C_DTYPES \
-            and data.flags.c_contiguous:
-        r = _summarise_c(data, HIST_BINS)  # (None: NaN or infinity; NumPy's path then)
+    if _summarise_c is not None and type(data) is np.ndarray and data.dtype in _C_DTYPES:
+        r = summarise_c(data)
         if r is not None:
             mn, mx, mean, std, counts = r
             stats = Stats(min=mn, max=mx, mean=mean, std=std)
@@ -137,6 +136,23 @@ def snapshot(t: Any) -> Snapshot | None:
 
 #: The dtypes the C helper summarises (others: NumPy's path).
 _C_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def summarise_c(a: np.ndarray) -> tuple | None:
+    """The C helper's ``(min, max, mean, std, counts | None)`` of NumPy float32/float64
+    array ``a``, or None where it hands ``a`` to NumPy's steps (see ``_summary.c``), where
+    ``a`` is neither C- nor Fortran-contiguous, or where the helper was not built. A
+    Fortran-contiguous ``a`` (a recorded copy of a transposed matrix) is read in its memory
+    order, so its mean is summed in that order, as a rearranged view's is (``rearranged``)."""
+    fn = _summarise_c
+    if fn is None:
+        return None
+    f = a.flags
+    if f.c_contiguous:
+        return fn(a, HIST_BINS)
+    if f.f_contiguous:
+        return fn(a.T, HIST_BINS)
+    return None
 
 
 def accelerated() -> bool:
