@@ -222,6 +222,7 @@ counts_tuple(const Py_ssize_t *tables, int bins)
 static PyObject *
 summarise(PyObject *self, PyObject *args)
 {
+    (void)self;
     PyObject *obj;
     int bins;
     if (!PyArg_ParseTuple(args, "Oi:summarise", &obj, &bins))
@@ -319,7 +320,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_summary",
     "Statistics and histogram counts of large recorded values (see preview.py).", -1,
-    methods,
+    methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
