@@ -324,10 +324,11 @@ def test_binder_pins_are_the_tested_versions():
 
 
 def _copy_project(dest: Path) -> None:
-    """What repo2docker would copy: the package, its metadata, binder/, the notebooks."""
-    for name in ("pyproject.toml", "README.md"):
+    """What repo2docker would copy: the package, its metadata (with ``setup.py``, which
+    builds the C helper), binder/, the notebooks; no build outputs (a clone has none)."""
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, dest / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "*.so")
     for name in ("autograd_viz", "binder", "notebooks"):
         shutil.copytree(ROOT / name, dest / name, ignore=ignore)
     (dest / "tests").mkdir()
