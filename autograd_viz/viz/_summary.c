@@ -7,8 +7,9 @@
  * computes the statistics and the histogram counts of a C-contiguous float32 or float64
  * buffer in a few tight loops. Each element's bin is computed with the float64 arithmetic
  * of preview._binned ((x - lo) * scale, truncated), so the counts are NumPy's path's; the
- * mean and std are float64 sums taken in another order than NumPy's pairwise sums (equal
- * to about 1e-15 relative).
+ * mean and std are float64 sums in NumPy's pairwise order, so for up to 65536 elements
+ * (where preview._stats sums one float64 copy) they are its values to the bit, and for
+ * more (where it sums in blocks) within ~1e-15.
  *
  * summarise(buffer, bins) -> None | (min, max, mean, std, counts | None)
  *   None:   an empty buffer, one holding a NaN or an infinity, or one whose max - min
