@@ -167,23 +167,36 @@ def test_bulk_with_the_helper_equals_one_by_one(shape):
         assert np.array_equal(s.array, o.array, equal_nan=True)
 
 
-def _recorded_loop_text():
+def _recorded_loop(monkeypatch, helper: bool):
+    """A recorded 3-step loop of an MLP 300-90-10 (batch 32): its weights (and ``W.t()``'s
+    transposed copies) are summarised one by one, its activations in bulk."""
+    monkeypatch.setattr(preview, "_summarise_c", C if helper else None)
     av.manual_seed(0)
-    model = av.nn.Sequential(av.nn.Linear(20, 32), av.nn.ReLU(), av.nn.Linear(32, 3))
+    model = av.nn.Sequential(av.nn.Linear(300, 90), av.nn.ReLU(), av.nn.Linear(90, 10))
     opt = av.optim.SGD(model.parameters(), lr=0.1)
-    x, y = av.randn(64, 20), av.randint(0, 3, (64,))
+    x, y = av.randn(32, 300), av.randint(0, 10, (32,))
     with viz.record() as rec:
         for _ in range(3):
             opt.zero_grad()
             av.nn.functional.cross_entropy(model(x), y).backward()
             opt.step()
     g = rec.graph()
-    return viz.to_text(g), [(t.value.hist.counts if t.value and t.value.hist else None)
-                            for t in g.tensors]
+    previews = [p for t in g.tensors for p in (t.value, t.grad) if p is not None]
+    previews += [p for r in g.runs for s in r.steps for p in (*s.grads_in, *s.grads_out)
+                 if p is not None]
+    return viz.to_text(g), previews
 
 
 @needs_c
 def test_a_recording_reads_the_same_with_and_without_the_helper(monkeypatch):
-    with_c = _recorded_loop_text()
-    monkeypatch.setattr(preview, "_summarise_c", None)
-    assert _recorded_loop_text() == with_c
+    text, with_c = _recorded_loop(monkeypatch, True)
+    assert sum(p.hist is not None and p.shape == [300, 90] for p in with_c) >= 3
+    text_np, without = _recorded_loop(monkeypatch, False)
+    assert text == text_np and len(with_c) == len(without)
+    for a, b in zip(with_c, without):
+        assert (a.shape, a.dtype, a.values) == (b.shape, b.dtype, b.values)
+        assert (a.hist and a.hist.counts) == (b.hist and b.hist.counts)
+        if a.stats is not None:
+            assert (a.stats.min, a.stats.max) == (b.stats.min, b.stats.max)
+            assert a.stats.mean == pytest.approx(b.stats.mean, rel=1e-12, abs=1e-300)
+            assert a.stats.std == pytest.approx(b.stats.std, rel=1e-12, abs=1e-300)

@@ -45,60 +45,45 @@
 #define MAX_BINS 1024
 
 /* min and max: NaN never wins a comparison here (SSE's min/max keep the other operand);
- * the sum, which a NaN or an infinity makes non-finite, tells the caller */
-MULTI static void
-minmax_f32(const float *x, Py_ssize_t n, double *lo, double *hi)
-{
-    Py_ssize_t i = 0;
-    float mn = x[0], mx = x[0];
+ * the sum, which a NaN or an infinity makes non-finite, tells the caller. Two vectors of
+ * each kind at a time (V: the SSE2 type, W elements each; SET1/LOAD/MIN/MAX/STORE: its
+ * intrinsics), then the rest one by one. */
 #ifdef HAVE_SSE2
-    __m128 a = _mm_set1_ps(mn), b = a, c = a, d = a;
-    for (; i + 8 <= n; i += 8) {
-        __m128 v = _mm_loadu_ps(x + i), w = _mm_loadu_ps(x + i + 4);
-        a = _mm_min_ps(v, a); b = _mm_max_ps(v, b);
-        c = _mm_min_ps(w, c); d = _mm_max_ps(w, d);
+#define MINMAX_VECTORS(T, V, W, SET1, LOAD, MIN, MAX, STORE)                               \
+    V a = SET1(mn), b = a, c = a, d = a;                                                   \
+    for (; i + 2 * (W) <= n; i += 2 * (W)) {                                               \
+        V v = LOAD(x + i), w = LOAD(x + i + (W));                                          \
+        a = MIN(v, a); b = MAX(v, b);                                                      \
+        c = MIN(w, c); d = MAX(w, d);                                                      \
+    }                                                                                      \
+    T m[W], M[W];                                                                          \
+    STORE(m, MIN(a, c));                                                                   \
+    STORE(M, MAX(b, d));                                                                   \
+    for (int j = 0; j < (W); j++) {                                                        \
+        mn = m[j] < mn ? m[j] : mn;                                                        \
+        mx = M[j] > mx ? M[j] : mx;                                                        \
     }
-    float m[4], M[4];
-    _mm_storeu_ps(m, _mm_min_ps(a, c));
-    _mm_storeu_ps(M, _mm_max_ps(b, d));
-    for (int j = 0; j < 4; j++) {
-        mn = m[j] < mn ? m[j] : mn;
-        mx = M[j] > mx ? M[j] : mx;
-    }
+#else
+#define MINMAX_VECTORS(T, V, W, SET1, LOAD, MIN, MAX, STORE)
 #endif
-    for (; i < n; i++) {
-        mn = x[i] < mn ? x[i] : mn;
-        mx = x[i] > mx ? x[i] : mx;
-    }
-    *lo = mn; *hi = mx;
-}
 
-MULTI static void
-minmax_f64(const double *x, Py_ssize_t n, double *lo, double *hi)
-{
-    Py_ssize_t i = 0;
-    double mn = x[0], mx = x[0];
-#ifdef HAVE_SSE2
-    __m128d a = _mm_set1_pd(mn), b = a, c = a, d = a;
-    for (; i + 4 <= n; i += 4) {
-        __m128d v = _mm_loadu_pd(x + i), w = _mm_loadu_pd(x + i + 2);
-        a = _mm_min_pd(v, a); b = _mm_max_pd(v, b);
-        c = _mm_min_pd(w, c); d = _mm_max_pd(w, d);
+#define DEFINE_MINMAX(NAME, T, V, W, SET1, LOAD, MIN, MAX, STORE)                          \
+    MULTI static void NAME##_minmax(const T *x, Py_ssize_t n, double *lo, double *hi)     \
+    {                                                                                      \
+        Py_ssize_t i = 0;                                                                  \
+        T mn = x[0], mx = x[0];                                                            \
+        MINMAX_VECTORS(T, V, W, SET1, LOAD, MIN, MAX, STORE)                               \
+        for (; i < n; i++) {                                                               \
+            mn = x[i] < mn ? x[i] : mn;                                                    \
+            mx = x[i] > mx ? x[i] : mx;                                                    \
+        }                                                                                  \
+        *lo = mn; *hi = mx;                                                                \
     }
-    double m[2], M[2];
-    _mm_storeu_pd(m, _mm_min_pd(a, c));
-    _mm_storeu_pd(M, _mm_max_pd(b, d));
-    for (int j = 0; j < 2; j++) {
-        mn = m[j] < mn ? m[j] : mn;
-        mx = M[j] > mx ? M[j] : mx;
-    }
-#endif
-    for (; i < n; i++) {
-        mn = x[i] < mn ? x[i] : mn;
-        mx = x[i] > mx ? x[i] : mx;
-    }
-    *lo = mn; *hi = mx;
-}
+
+DEFINE_MINMAX(f32, float, __m128, 4, _mm_set1_ps, _mm_loadu_ps, _mm_min_ps, _mm_max_ps,
+              _mm_storeu_ps)
+DEFINE_MINMAX(f64, double, __m128d, 2, _mm_set1_pd, _mm_loadu_pd, _mm_min_pd, _mm_max_pd,
+              _mm_storeu_pd)
 
 /* The float64 sum of the elements, and of their squared deviations from `mean`, each as
  * NumPy's pairwise summation adds up a contiguous float64 array (np.add.reduce: blocks of
@@ -262,11 +247,11 @@ summarise(PyObject *self, PyObject *args)
 
     Py_BEGIN_ALLOW_THREADS
     if (is32) {
-        minmax_f32(buf, n, &lo, &hi);
+        f32_minmax(buf, n, &lo, &hi);
         sum = f32_sum(buf, n);
     }
     else {
-        minmax_f64(buf, n, &lo, &hi);
+        f64_minmax(buf, n, &lo, &hi);
         sum = f64_sum(buf, n);
     }
     /* (a range that overflows: NumPy's path, which halves the values, takes it all) */
