@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 import shutil
+import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,6 +29,9 @@ def test_the_helper_is_built_where_a_compiler_is_at_hand():
     recording on the slower NumPy path."""
     if not (shutil.which("cc") or shutil.which("gcc")):
         pytest.skip("no C compiler on this machine: the package runs without the helper")
+    if not Path(sysconfig.get_paths()["include"], "Python.h").exists():
+        pytest.skip("no Python headers (Python.h) for this interpreter: the package runs "
+                    "without the helper (Debian: apt-get install python3-dev)")
     assert preview.accelerated(), "autograd_viz/viz/_summary.c was not built"
 
 
